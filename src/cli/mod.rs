@@ -1,0 +1,127 @@
+//! The command line: argument definitions, dispatch to one file per command, error printing
+//! and exit codes. The only place that uses `anyhow`; everything below returns typed errors.
+
+mod dead_letters;
+mod estimate;
+mod generate;
+mod ingest;
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::store::{Store, StoreError};
+
+/// Exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// The command failed (unreadable input or store, failed write).
+    Failure = 1,
+    /// Bad usage or bad config: nothing was done.
+    Usage = 2,
+    /// Stopped by Ctrl-C / SIGTERM after committing what was read; run it again to resume.
+    Interrupted = 130,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "chargeback", version, about = "Exact, priced, monthly chargeback of Azure OpenAI usage logged by APIM")]
+pub struct Args {
+    /// Config file (TOML). Without one, the embedded defaults apply.
+    #[arg(long, global = true, env = "CHARGEBACK_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// SQLite store. Default: the config's `store`, else ./chargeback.db.
+    #[arg(long, global = true, env = "CHARGEBACK_STORE", value_name = "PATH")]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Count JSONL usage events from files or stdin into the store, exactly once.
+    Ingest(ingest::IngestArgs),
+    /// Render the monthly chargeback report.
+    Report(report::ReportArgs),
+    /// Count the tokens of one request (and response) as the service would.
+    Estimate(estimate::EstimateArgs),
+    /// List or replay the lines that could not be counted.
+    #[command(subcommand)]
+    DeadLetters(dead_letters::DeadLettersCommand),
+    /// Print the SHA-256 of a legacy subscription key read from stdin, for `key_sha256`.
+    KeyHash,
+    /// Write synthetic usage events (JSONL) for demos and benchmarks, reproducible by seed.
+    Generate(generate::GenerateArgs),
+}
+
+pub fn run(args: Args) -> anyhow::Result<Exit> {
+    let config = Config::load(args.config.as_deref())?;
+    let store_path = args
+        .store
+        .clone()
+        .or_else(|| config.store.clone())
+        .unwrap_or_else(|| PathBuf::from("chargeback.db"));
+    let open_store = || open_store(&store_path, &config);
+    match args.command {
+        Command::Ingest(a) => ingest::run(a, &config, open_store()?),
+        Command::Report(a) => report::run(a, &config, &open_store()?),
+        Command::Estimate(a) => estimate::run(a),
+        Command::DeadLetters(c) => dead_letters::run(c, &config, open_store()?),
+        Command::KeyHash => {
+            let mut key = String::new();
+            std::io::stdin().read_line(&mut key)?;
+            println!("{}", crate::event::key_hash(key.trim()));
+            Ok(Exit::Ok)
+        }
+        Command::Generate(a) => generate::run(a),
+    }
+}
+
+fn open_store(path: &Path, config: &Config) -> Result<Store, StoreError> {
+    Store::open(path, config.billing_time_zone.name(), config.dedupe_window_days)
+}
+
+/// Print an error with its causes and a hint; return the exit code it deserves.
+pub fn report_error(err: &anyhow::Error) -> Exit {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    let (hint, exit) = if err.downcast_ref::<ConfigError>().is_some() {
+        ("fix the config file (see fixtures/config.toml for every field, documented)", Exit::Usage)
+    } else if let Some(StoreError::Open { .. } | StoreError::TooNew { .. }) = err.downcast_ref::<StoreError>() {
+        ("--store (or CHARGEBACK_STORE) must name a chargeback SQLite store or a new file", Exit::Failure)
+    } else if let Some(StoreError::TimeZoneChanged { .. }) = err.downcast_ref::<StoreError>() {
+        ("a store's billing time zone is fixed once it holds totals", Exit::Usage)
+    } else {
+        ("", Exit::Failure)
+    };
+    if !hint.is_empty() {
+        eprintln!("hint: {hint}");
+    }
+    exit
+}
+
+/// Read a file argument, `-` meaning stdin.
+fn read_arg(path: &Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("cannot read stdin")?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Ctrl-C and SIGTERM set this flag; long commands check it between events.
+fn stop_flag() -> anyhow::Result<&'static std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STOP: AtomicBool = AtomicBool::new(false);
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))?;
+    Ok(&STOP)
+}

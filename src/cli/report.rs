@@ -1,0 +1,41 @@
+//! `chargeback report [--month YYYY-MM] [--format ...] [--by ...]`.
+
+use anyhow::{Context, bail};
+
+use super::Exit;
+use crate::config::Config;
+use crate::report::render::{Format, render};
+use crate::report::{GroupBy, build};
+use crate::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// Month to report, YYYY-MM in the billing time zone. Default: the newest month with usage.
+    #[arg(long)]
+    month: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Row grouping.
+    #[arg(long, value_enum, default_value = "detail")]
+    by: GroupBy,
+}
+
+pub fn run(args: ReportArgs, config: &Config, store: &Store) -> anyhow::Result<Exit> {
+    let month = match args.month {
+        Some(month) => {
+            chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .with_context(|| format!("--month {month:?} is not a month like 2026-10"))?;
+            month
+        }
+        None => match store.months()?.into_iter().next() {
+            Some(month) => month,
+            None => bail!("the store {} holds no usage yet: ingest some events first", store.path().display()),
+        },
+    };
+    let rows = store.monthly_usage(&month)?;
+    let report = build(&month, &config.currency, &rows, &config.client_directory(), args.by);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    render(&report, args.format, &mut out).context("cannot write the report")?;
+    Ok(Exit::Ok)
+}
