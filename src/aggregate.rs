@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::pipeline::UsageRecord;
@@ -78,17 +81,27 @@ pub struct BatchTotals {
 }
 
 impl BatchTotals {
-    pub fn add(&mut self, record: &UsageRecord) {
-        let day = record.day.format("%Y-%m-%d").to_string();
-        let month = day[..7].to_owned();
-        for (map, period) in [(&mut self.monthly, month), (&mut self.daily, day)] {
-            let key = TotalsKey {
-                period,
-                client: record.client.clone(),
-                deployment: record.deployment.clone(),
-                model: record.model.clone(),
-            };
-            map.entry(key).or_default().add_record(record);
+    /// Fold `records` (the batch's new ones). Records are grouped by borrowed keys first, so
+    /// that only distinct keys allocate: a batch of 50,000 calls has a few hundred.
+    pub fn of<'r>(records: impl IntoIterator<Item = &'r UsageRecord>) -> BatchTotals {
+        // FxHash: these keys are ours, not an attacker's, and SipHash cost ~5% of ingest.
+        let mut by_day: FxHashMap<(NaiveDate, &str, &str, &str), Totals> = FxHashMap::default();
+        for r in records {
+            let key = (r.day, r.client.as_str(), r.deployment.as_str(), r.model.as_str());
+            by_day.entry(key).or_default().add_record(r);
         }
+        let mut out = BatchTotals::default();
+        for ((day, client, deployment, model), totals) in by_day {
+            let day = day.format("%Y-%m-%d").to_string();
+            let key = |period: &str| TotalsKey {
+                period: period.to_owned(),
+                client: client.to_owned(),
+                deployment: deployment.to_owned(),
+                model: model.to_owned(),
+            };
+            out.monthly.entry(key(&day[..7])).or_default().add(&totals);
+            out.daily.insert(key(&day), totals);
+        }
+        out
     }
 }

@@ -50,7 +50,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
     /// Events per committed batch (one SQLite transaction each). Larger batches ingest faster
-    /// and lose more work to a crash (it is redone, never double counted). Default 50,000.
+    /// and lose more work to a crash (it is redone, never double counted). Default 100,000.
     pub batch_size: usize,
 }
 
@@ -103,7 +103,7 @@ impl Default for Config {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { batch_size: 50_000 }
+        IngestConfig { batch_size: 100_000 }
     }
 }
 
@@ -305,7 +305,7 @@ mod tests {
         let config = Config::parse("").unwrap();
         assert_eq!(config.billing_time_zone, Tz::UTC);
         assert_eq!(config.currency, "USD");
-        assert_eq!(config.ingest.batch_size, 50_000);
+        assert_eq!(config.ingest.batch_size, 100_000);
     }
 
     #[test]

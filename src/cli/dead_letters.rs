@@ -1,5 +1,6 @@
 //! `chargeback dead-letters list|replay`.
 
+use std::io::Write;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use super::Exit;
@@ -32,7 +33,7 @@ pub fn run(command: DeadLettersCommand, config: &Config, mut store: Store) -> an
         DeadLettersCommand::List { format } => {
             let letters = store.dead_letters()?;
             match format {
-                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&letters)?),
+                ListFormat::Json => writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&letters)?)?,
                 ListFormat::Table => {
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
@@ -40,22 +41,22 @@ pub fn run(command: DeadLettersCommand, config: &Config, mut store: Store) -> an
                     for l in &letters {
                         table.add_row([l.id.to_string(), l.source.clone(), l.position.to_string(), l.reason.clone()]);
                     }
-                    println!("{table}");
-                    println!("{} dead letters", thousands(letters.len() as u64));
+                    writeln!(std::io::stdout(), "{table}")?;
+                    writeln!(std::io::stdout(), "{} dead letters", thousands(letters.len() as u64))?;
                 }
             }
         }
         DeadLettersCommand::Replay => {
             let mut pipeline = Pipeline::new(config);
             let outcome = replay(&mut store, &mut pipeline)?;
-            println!(
+            writeln!(std::io::stdout(), 
                 "{} replayed: {} now counted ({} were duplicates), {} still dead, {} unreadable at their source",
                 thousands(outcome.replayed),
                 thousands(outcome.committed.accepted),
                 thousands(outcome.committed.duplicates),
                 thousands(outcome.still_dead),
                 thousands(outcome.unreadable),
-            );
+            )?;
         }
     }
     Ok(Exit::Ok)

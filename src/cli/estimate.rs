@@ -1,6 +1,7 @@
 //! `chargeback estimate --model M --request FILE [--response FILE]`: count one call's tokens
 //! as the pipeline would, and print them as one JSON object.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
@@ -58,6 +59,6 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<Exit> {
     }
     // A lower bound: parts the rules do not cover, or reasoning that cannot be seen.
     out["lower_bound"] = json!(!complete);
-    println!("{out}");
+    writeln!(std::io::stdout(), "{out}")?;
     Ok(Exit::Ok)
 }

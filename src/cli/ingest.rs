@@ -1,5 +1,6 @@
 //! `chargeback ingest [FILE... | -]`.
 
+use std::io::Write;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -53,13 +54,13 @@ pub fn run(args: IngestArgs, config: &Config, mut store: Store) -> anyhow::Resul
         bar.set_message(format!("{} events, {} events/s", thousands(s.lines), thousands(rate as u64)));
     })?;
     bar.finish_and_clear();
-    print_summary(&summary, started.elapsed().as_secs_f64());
+    print_summary(&summary, started.elapsed().as_secs_f64())?;
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Ok })
 }
 
-fn print_summary(s: &IngestSummary, seconds: f64) {
+fn print_summary(s: &IngestSummary, seconds: f64) -> std::io::Result<()> {
     let c = &s.committed;
-    println!(
+    writeln!(std::io::stdout(), 
         "{} lines in {:.1}s ({} lines/s): {} accepted, {} duplicates, {} dead letters, {} estimated",
         thousands(s.lines),
         seconds,
@@ -68,11 +69,12 @@ fn print_summary(s: &IngestSummary, seconds: f64) {
         thousands(c.duplicates),
         thousands(c.dead_letters),
         thousands(c.estimated),
-    );
+    )?;
     if c.dead_letters > 0 {
-        println!("see them with `chargeback dead-letters list`; replay them after a fix with `chargeback dead-letters replay`");
+        writeln!(std::io::stdout(), "see them with `chargeback dead-letters list`; replay them after a fix with `chargeback dead-letters replay`")?;
     }
     if s.interrupted {
-        println!("interrupted: everything read so far is committed; run the same command again to resume");
+        writeln!(std::io::stdout(), "interrupted: everything read so far is committed; run the same command again to resume")?;
     }
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod generate;
 mod ingest;
 mod report;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -74,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         Command::KeyHash => {
             let mut key = String::new();
             std::io::stdin().read_line(&mut key)?;
-            println!("{}", crate::event::key_hash(key.trim()));
+            writeln!(std::io::stdout(), "{}", crate::event::key_hash(key.trim()))?;
             Ok(Exit::Ok)
         }
         Command::Generate(a) => generate::run(a),

@@ -190,22 +190,36 @@ pub fn decode<'a>(line: &'a [u8], options: &DecodeOptions) -> Result<UsageEvent<
         };
         return Err(DecodeError::Json(what));
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let wire: Wire<'a> = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() && path != "." {
-            DecodeError::field(&path, strip_position(&inner))
-        } else {
-            DecodeError::Json(inner.to_string())
-        }
-    })?;
-    de.end().map_err(|e| DecodeError::Json(e.to_string()))?;
+    // Fast path without path tracking; on error, parse again to name the field at fault.
+    let wire: Wire<'a> = match serde_json::from_str(text) {
+        Ok(wire) => wire,
+        Err(_) => return Err(explain(text)),
+    };
     match wire.schema_version {
         Some(1) => v1::validate(wire),
         Some(other) => Err(DecodeError::Version(other)),
         None if wire.legacy_timestamp.is_some() => legacy::validate(wire, &options.legacy_timestamp_formats, &options.legacy_deployment),
         None => Err(DecodeError::UnknownShape),
+    }
+}
+
+/// Why `text` does not deserialize, naming the field when the JSON itself is sound.
+fn explain(text: &str) -> DecodeError {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result: Result<Wire<'_>, _> = serde_path_to_error::deserialize(&mut de);
+    let err = match result {
+        Ok(_) => match de.end() {
+            Ok(()) => return DecodeError::Json("unreadable".to_owned()),
+            Err(e) => return DecodeError::Json(e.to_string()),
+        },
+        Err(e) => e,
+    };
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_data() && path != "." {
+        DecodeError::field(&path, strip_position(&inner))
+    } else {
+        DecodeError::Json(inner.to_string())
     }
 }
 
