@@ -57,6 +57,8 @@ const MODELS: &[&str] = &[
     "text-embedding-3-small",
     "gpt-5-mini-2025-08-07",
     "gpt-35-turbo-0125",
+    // Served through the same gateway but absent from the price table: shows as unpriced.
+    "Mistral-Large-2411",
 ];
 
 const WORDS: &[&str] = &[
@@ -141,11 +143,15 @@ fn v1_event(
     line: &mut String,
 ) {
     let embeddings = model.starts_with("text-embedding");
-    let streamed = !embeddings && rng.random_bool(streamed_share);
+    let reasoning_model = model.starts_with("o4") || model.starts_with("gpt-5");
+    // Only models the consumer can count are streamed without usage; a gateway serving other
+    // models must have them report usage (see apim-policies/README.md).
+    let countable = crate::estimate::Encoding::for_model(model).is_some();
+    let streamed = !embeddings && countable && rng.random_bool(streamed_share);
     let prompt: u64 = rng.random_range(20..4_000);
     let completion: u64 = if embeddings { 0 } else { rng.random_range(1..1_200) };
     let cached: u64 = if !embeddings && rng.random_bool(0.3) { (prompt / 128) * 64 } else { 0 };
-    let reasoning: u64 = if model.starts_with("o4") || model.starts_with("gpt-5") { completion / 2 } else { 0 };
+    let reasoning: u64 = if reasoning_model { completion / 2 } else { 0 };
     let operation = if embeddings { "embeddings_create" } else { "ChatCompletions_Create" };
     let mut event = json!({
         "schema_version": 1,

@@ -108,6 +108,8 @@ pub enum DecodeError {
     #[error("not valid UTF-8 (byte {0})")]
     Utf8(usize),
     #[error("not a JSON object: {0}")]
+    NotObject(String),
+    #[error("not valid JSON: {0}")]
     Json(String),
     #[error("{0}")]
     Field(String),
@@ -185,10 +187,10 @@ pub fn decode<'a>(line: &'a [u8], options: &DecodeOptions) -> Result<UsageEvent<
     if !trimmed.starts_with('{') {
         let what = match trimmed.chars().next() {
             Some('[') => "a JSON array".to_owned(),
-            Some(c) => format!("starts with {c:?}"),
+            Some(c) => format!("the line starts with {c:?}"),
             None => "empty".to_owned(),
         };
-        return Err(DecodeError::Json(what));
+        return Err(DecodeError::NotObject(what));
     }
     // Fast path without path tracking; on error, parse again to name the field at fault.
     let wire: Wire<'a> = match serde_json::from_str(text) {
@@ -218,6 +220,10 @@ fn explain(text: &str) -> DecodeError {
     let inner = err.into_inner();
     if inner.is_data() && path != "." {
         DecodeError::field(&path, strip_position(&inner))
+    } else if inner.is_eof() {
+        DecodeError::Json(format!(
+            "{inner}: the line ends mid-document (cut at the 200 KB log-to-eventhub limit?)"
+        ))
     } else {
         DecodeError::Json(inner.to_string())
     }

@@ -41,9 +41,18 @@ pub struct ReportRow {
 }
 
 impl ReportRow {
-    /// The row's cost, or `None` when some of its tokens had no price.
+    /// The cost of the row's priced tokens, or `None` when none of its tokens had a price.
+    /// A row that mixes both (a client using a priced and an unpriced model) carries the
+    /// priced part; [`ReportRow::is_partly_unpriced`] says so, and `Report::unpriced` lists
+    /// what is missing.
     pub fn cost(&self) -> Option<Decimal> {
-        (!self.totals.is_unpriced()).then_some(self.totals.cost)
+        let t = &self.totals;
+        let nothing_priced = t.unpriced_tokens > 0 && t.unpriced_tokens == t.total_tokens;
+        (!nothing_priced).then_some(t.cost)
+    }
+
+    pub fn is_partly_unpriced(&self) -> bool {
+        self.totals.is_unpriced() && self.cost().is_some()
     }
 }
 

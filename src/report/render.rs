@@ -139,8 +139,12 @@ fn defuse(cell: &str) -> String {
     }
 }
 
-fn human_cost(row_cost: Option<Decimal>) -> String {
-    row_cost.map(|c| cents(c).to_string()).unwrap_or_else(|| "unpriced".to_owned())
+fn human_cost(row: &ReportRow) -> String {
+    match row.cost() {
+        None => "unpriced".to_owned(),
+        Some(cost) if row.is_partly_unpriced() => format!("{} +unpriced", cents(cost)),
+        Some(cost) => cents(cost).to_string(),
+    }
 }
 
 fn human_share(share: Option<Decimal>) -> String {
@@ -164,7 +168,7 @@ fn human_columns(report: &Report) -> Vec<&'static str> {
     columns
 }
 
-fn human_cells(report: &Report, row: &ReportRow, columns: &[&str]) -> Vec<String> {
+fn human_cells(row: &ReportRow, columns: &[&str]) -> Vec<String> {
     let mut cells = Vec::new();
     let t = &row.totals;
     for column in columns {
@@ -180,12 +184,11 @@ fn human_cells(report: &Report, row: &ReportRow, columns: &[&str]) -> Vec<String
             "reasoning" => thousands(t.reasoning_tokens),
             "total" => thousands(t.total_tokens),
             "estimated" => thousands(t.estimated_tokens),
-            "cost" => human_cost(row.cost()),
+            "cost" => human_cost(row),
             "share" => human_share(row.share),
             _ => String::new(),
         });
     }
-    let _ = report;
     cells
 }
 
@@ -206,9 +209,9 @@ fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
     table.set_header(columns.iter().map(|c| c.to_string()));
     for row in &report.rows {
-        table.add_row(human_cells(report, row, &columns));
+        table.add_row(human_cells(row, &columns));
     }
-    let mut total = human_cells(report, &totals_row(report), &columns);
+    let mut total = human_cells(&totals_row(report), &columns);
     total[0] = "TOTAL".to_owned();
     table.add_row(total);
     let first_number = columns.iter().position(|c| *c == "requests").unwrap_or(0);
@@ -229,8 +232,8 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let first_number = columns.iter().position(|c| *c == "requests").unwrap_or(0);
     let align: Vec<&str> = (0..columns.len()).map(|i| if i >= first_number { "---:" } else { "---" }).collect();
     writeln!(out, "| {} |", align.join(" | "))?;
-    let mut rows: Vec<Vec<String>> = report.rows.iter().map(|r| human_cells(report, r, &columns)).collect();
-    let mut total = human_cells(report, &totals_row(report), &columns);
+    let mut rows: Vec<Vec<String>> = report.rows.iter().map(|r| human_cells(r, &columns)).collect();
+    let mut total = human_cells(&totals_row(report), &columns);
     total[0] = "**TOTAL**".to_owned();
     rows.push(total);
     for cells in rows {

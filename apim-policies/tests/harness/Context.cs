@@ -207,7 +207,7 @@ namespace ApimHarness
             if (part == null) { return null; }
             if (part["body_file"] != null) { return File.ReadAllText(Path.Combine(baseDir, (string)part["body_file"])); }
             if (part["body_text"] != null) { return (string)part["body_text"]; }
-            if (part["body"] != null) { return part["body"].ToString(Formatting.None); }
+            if (part["body"] != null && part["body"].Type != JTokenType.Null) { return part["body"].ToString(Formatting.None); }
             return null;
         }
 
