@@ -166,7 +166,7 @@ public static class Policies
     {
         foreach (string path in args)
         {
-            var scenario = JObject.Parse(File.ReadAllText(path));
+            var scenario = JsonConvert.DeserializeObject<JObject>(File.ReadAllText(path), new JsonSerializerSettings { DateParseHandling = DateParseHandling.None });
             var ctx = ScenarioLoader.Load(scenario, Path.GetDirectoryName(Path.GetFullPath(path)));
             string flow = (string)scenario["flow"] ?? "outbound";
             var result = new JObject(new JProperty("scenario", path));
