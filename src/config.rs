@@ -171,7 +171,10 @@ impl Config {
         if self.dedupe_window_days < MIN_DEDUPE_WINDOW_DAYS {
             return Err(invalid(
                 "dedupe_window_days",
-                format!("{} is shorter than a month plus grace ({MIN_DEDUPE_WINDOW_DAYS})", self.dedupe_window_days),
+                format!(
+                    "{} is shorter than a month plus grace ({MIN_DEDUPE_WINDOW_DAYS})",
+                    self.dedupe_window_days
+                ),
             ));
         }
         if !(1..=1_000_000).contains(&self.ingest.batch_size) {
@@ -195,7 +198,10 @@ impl Config {
             for (i, hash) in client.key_sha256.iter().enumerate() {
                 let field = format!("clients.{name}.key_sha256[{i}]");
                 if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(invalid(field, "not a hex SHA-256 (64 characters); hash the key, never paste it"));
+                    return Err(invalid(
+                        field,
+                        "not a hex SHA-256 (64 characters); hash the key, never paste it",
+                    ));
                 }
                 claim(&mut owner, format!("key:{}", hash.to_ascii_lowercase()), name, &field)?;
             }
@@ -221,7 +227,10 @@ impl Config {
                 .iter()
                 .any(|r| r.model.eq_ignore_ascii_case(&row.model) && r.effective == row.effective);
             if duplicate {
-                return Err(invalid(field, format!("{} has two prices effective {}", row.model, row.effective)));
+                return Err(invalid(
+                    field,
+                    format!("{} has two prices effective {}", row.model, row.effective),
+                ));
             }
         }
         Ok(())
@@ -320,9 +329,11 @@ mod tests {
     fn bad_time_zone_and_bad_price_are_named() {
         let err = Config::parse("billing_time_zone = \"Mars/Olympus\"").unwrap_err().to_string();
         assert!(err.contains("Mars/Olympus") && err.contains("line 1"), "{err}");
-        let err = Config::parse("[[prices]]\nmodel = \"m\"\neffective = \"2024-01-01\"\ninput = \"abc\"\noutput = \"1\"")
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            "[[prices]]\nmodel = \"m\"\neffective = \"2024-01-01\"\ninput = \"abc\"\noutput = \"1\"",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("input") && err.contains("line 4"), "{err}");
     }
 

@@ -76,9 +76,10 @@ pub fn ingest(
     let mut bytes_done = 0u64;
     for mut input in opened {
         let start = input.reader.offset();
-        let stopped = ingest_one(store, pipeline, &mut input, batch_size, stop, &mut summary, &mut |read, s| {
-            progress(bytes_done + read - start, s)
-        })?;
+        let stopped =
+            ingest_one(store, pipeline, &mut input, batch_size, stop, &mut summary, &mut |read, s| {
+                progress(bytes_done + read - start, s)
+            })?;
         bytes_done += input.reader.offset() - start;
         if stopped {
             summary.interrupted = true;
@@ -92,7 +93,12 @@ fn open(store: &Store, input: &Input) -> Result<Opened, IngestError> {
     let path = match input {
         Input::Stdin => {
             let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, io::stdin()));
-            return Ok(Opened { name: "stdin".to_owned(), path: None, reader: LineReader::new(reader, 0), file: None });
+            return Ok(Opened {
+                name: "stdin".to_owned(),
+                path: None,
+                reader: LineReader::new(reader, 0),
+                file: None,
+            });
         }
         Input::File(path) => path,
     };
@@ -106,7 +112,8 @@ fn open(store: &Store, input: &Input) -> Result<Opened, IngestError> {
     let mut start = 0;
     if let Some(cp) = store.checkpoint(&name, "")? {
         let same_file = cp.position <= len
-            && cp.fingerprint.as_deref() == Some(file::fingerprint(&mut file, cp.position).map_err(read_err)?.as_str());
+            && cp.fingerprint.as_deref()
+                == Some(file::fingerprint(&mut file, cp.position).map_err(read_err)?.as_str());
         if same_file {
             start = cp.position;
         }
@@ -178,13 +185,16 @@ fn ingest_one(
     Ok(stopped)
 }
 
-fn commit(store: &mut Store, input: &mut Opened, batch: &mut Batch, summary: &mut IngestSummary) -> Result<(), IngestError> {
+fn commit(
+    store: &mut Store,
+    input: &mut Opened,
+    batch: &mut Batch,
+    summary: &mut IngestSummary,
+) -> Result<(), IngestError> {
     let position = input.reader.offset();
     if let Some(file) = &mut input.file {
-        let fingerprint = file::fingerprint(file, position).map_err(|source| IngestError::Read {
-            path: input.path.clone().unwrap_or_default(),
-            source,
-        })?;
+        let fingerprint = file::fingerprint(file, position)
+            .map_err(|source| IngestError::Read { path: input.path.clone().unwrap_or_default(), source })?;
         batch.checkpoint = Some(Checkpoint {
             source: input.name.clone(),
             partition: String::new(),

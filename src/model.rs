@@ -15,10 +15,7 @@ pub fn family<'f, I>(model: &str, families: I) -> Option<&'f str>
 where
     I: IntoIterator<Item = &'f str>,
 {
-    families
-        .into_iter()
-        .filter(|f| is_version_of(model, f))
-        .max_by_key(|f| f.len())
+    families.into_iter().filter(|f| is_version_of(model, f)).max_by_key(|f| f.len())
 }
 
 /// Models that think before they answer: their reasoning tokens are billed as output but never

@@ -80,11 +80,7 @@ impl Pipeline {
             decode: config.decode_options(),
             prices: config.price_table(),
             time_zone: config.billing_time_zone,
-            deployments: config
-                .deployments
-                .iter()
-                .map(|(name, d)| (name.clone(), d.model.clone()))
-                .collect(),
+            deployments: config.deployments.iter().map(|(name, d)| (name.clone(), d.model.clone())).collect(),
             horizon: i64::MIN,
             latest: i64::MAX,
         }
@@ -157,8 +153,7 @@ impl Pipeline {
                 return Ok(Counted::reported(model, Tokens::default()));
             }
             return Err(if event.stream {
-                "streamed response without usage and without captured text: nothing to count"
-                    .to_owned()
+                "streamed response without usage and without captured text: nothing to count".to_owned()
             } else {
                 "successful response without usage".to_owned()
             });
@@ -174,13 +169,12 @@ impl Pipeline {
                 event.deployment, event.deployment
             )
         })?;
-        let encoding = Encoding::for_model(&model).ok_or_else(|| {
-            format!("cannot count tokens: no known encoding for model {model:?}")
-        })?;
+        let encoding = Encoding::for_model(&model)
+            .ok_or_else(|| format!("cannot count tokens: no known encoding for model {model:?}"))?;
         let prompt = match capture.request {
             Some(raw) => {
-                let body: serde_json::Value = serde_json::from_str(raw.get())
-                    .map_err(|e| format!("`capture.request`: {e}"))?;
+                let body: serde_json::Value =
+                    serde_json::from_str(raw.get()).map_err(|e| format!("`capture.request`: {e}"))?;
                 request::count_prompt(&body, encoding, is_embedding_model(&model))
             }
             None => request::PromptCount { tokens: 0, complete: false },
@@ -214,9 +208,7 @@ impl Counted {
 fn read_output(capture: &Capture<'_>) -> Result<response::ResponseText, String> {
     match (&capture.sse, &capture.text) {
         (Some(sse), _) => response::read_sse(sse).map_err(|e| format!("`capture.sse`: {e}")),
-        (None, Some(text)) => {
-            Ok(response::ResponseText { texts: vec![text.clone()], ..Default::default() })
-        }
+        (None, Some(text)) => Ok(response::ResponseText { texts: vec![text.clone()], ..Default::default() }),
         (None, None) => Ok(response::ResponseText::default()),
     }
 }

@@ -108,9 +108,7 @@ impl PriceTable {
 
     /// Every row, for the report's price table.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &Price)> {
-        self.families
-            .iter()
-            .flat_map(|(family, prices)| prices.iter().map(move |p| (family.as_str(), p)))
+        self.families.iter().flat_map(|(family, prices)| prices.iter().map(move |p| (family.as_str(), p)))
     }
 }
 

@@ -24,7 +24,10 @@ fn oracle(path: &std::path::Path) -> BTreeMap<String, (u64, u64)> {
         let prompt = u["prompt_tokens"].as_i64().unwrap_or(-1);
         let completion = u["completion_tokens"].as_i64().unwrap_or(0);
         let Some(id) = v["request_id"].as_str() else { continue };
-        if prompt < 0 || u["total_tokens"].as_i64() != Some(prompt + completion) || !seen.insert(id.to_owned()) {
+        if prompt < 0
+            || u["total_tokens"].as_i64() != Some(prompt + completion)
+            || !seen.insert(id.to_owned())
+        {
             continue;
         }
         let entry = by_sub.entry(format!("sub:{}", v["subscription_id"].as_str().unwrap())).or_default();
@@ -47,7 +50,8 @@ fn the_fixture_month_matches_an_independent_count() {
     let mut reported: BTreeMap<String, u64> = BTreeMap::new();
     for row in report["rows"].as_array().unwrap() {
         let client = row["client"].as_str().unwrap().to_owned();
-        let reported_tokens = row["total_tokens"].as_u64().unwrap() - row["estimated_tokens"].as_u64().unwrap();
+        let reported_tokens =
+            row["total_tokens"].as_u64().unwrap() - row["estimated_tokens"].as_u64().unwrap();
         *reported.entry(client).or_default() += reported_tokens;
     }
     for (sub, (_, tokens)) in &expected {
@@ -90,16 +94,14 @@ fn the_same_file_ingested_twice_counts_once() {
     assert_eq!(ws.report(&[]), first);
     // Through stdin (no checkpoint at all): dedupe alone must absorb every v1 event, and the
     // legacy ones are identified by source, so stdin is a new source for them.
-    let out = ws
-        .cmd(&["ingest", "-"])
-        .stdin(std::fs::File::open(&events).unwrap())
-        .output()
-        .unwrap();
+    let out = ws.cmd(&["ingest", "-"]).stdin(std::fs::File::open(&events).unwrap()).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("duplicates"), "{text}");
-    let accepted: u64 = text.split(": ").nth(1).unwrap().split(' ').next().unwrap().replace(',', "").parse().unwrap();
-    let legacy = std::fs::read_to_string(&events).unwrap().lines().filter(|l| l.contains("\"AppKey\"")).count() as u64;
+    let accepted: u64 =
+        text.split(": ").nth(1).unwrap().split(' ').next().unwrap().replace(',', "").parse().unwrap();
+    let legacy =
+        std::fs::read_to_string(&events).unwrap().lines().filter(|l| l.contains("\"AppKey\"")).count() as u64;
     assert_eq!(accepted, legacy, "{text}");
 }
 
@@ -107,19 +109,54 @@ fn the_same_file_ingested_twice_counts_once() {
 fn a_grown_file_resumes_and_a_rewritten_file_is_deduped() {
     let ws = Workspace::new();
     let mut lines: Vec<String> = (0..10)
-        .map(|i| v1_event(&format!("00000000-0000-4000-8000-{i:012}"), "2026-10-05T10:00:00Z", "sub-a", "d", "gpt-4o", 100, 10))
+        .map(|i| {
+            v1_event(
+                &format!("00000000-0000-4000-8000-{i:012}"),
+                "2026-10-05T10:00:00Z",
+                "sub-a",
+                "d",
+                "gpt-4o",
+                100,
+                10,
+            )
+        })
         .collect();
     let path = ws.write_lines("events.jsonl", &lines);
     ws.ok(&["ingest", s(&path)]);
     assert_eq!(totals(&ws.report(&[])), (10, 1_100));
     // Grow it: only the new lines are read.
-    lines.extend((10..15).map(|i| v1_event(&format!("00000000-0000-4000-8000-{i:012}"), "2026-10-05T11:00:00Z", "sub-a", "d", "gpt-4o", 100, 10)));
+    lines.extend((10..15).map(|i| {
+        v1_event(
+            &format!("00000000-0000-4000-8000-{i:012}"),
+            "2026-10-05T11:00:00Z",
+            "sub-a",
+            "d",
+            "gpt-4o",
+            100,
+            10,
+        )
+    }));
     ws.write_lines("events.jsonl", &lines);
     let out = ws.ok(&["ingest", s(&path)]);
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("5 lines"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("5 lines"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(totals(&ws.report(&[])), (15, 1_650));
     // Rewrite it with different first lines: read from the start, dedupe absorbs the old ones.
-    lines.insert(0, v1_event("00000000-0000-4000-8000-999999999999", "2026-10-04T09:00:00Z", "sub-b", "d", "gpt-4o", 7, 3));
+    lines.insert(
+        0,
+        v1_event(
+            "00000000-0000-4000-8000-999999999999",
+            "2026-10-04T09:00:00Z",
+            "sub-b",
+            "d",
+            "gpt-4o",
+            7,
+            3,
+        ),
+    );
     ws.write_lines("events.jsonl", &lines);
     let out = ws.ok(&["ingest", s(&path)]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -133,7 +170,15 @@ fn the_billing_time_zone_cuts_the_month() {
     // 23:30 UTC on 31 October is 00:30 on 1 November in Paris (CET, UTC+1).
     let path = ws.write_lines(
         "e.jsonl",
-        &[v1_event("00000000-0000-4000-8000-000000000001", "2026-10-31T23:30:00Z", "s", "d", "gpt-4o", 10, 0)],
+        &[v1_event(
+            "00000000-0000-4000-8000-000000000001",
+            "2026-10-31T23:30:00Z",
+            "s",
+            "d",
+            "gpt-4o",
+            10,
+            0,
+        )],
     );
     let config = ws.path("paris.toml");
     std::fs::write(&config, "billing_time_zone = \"Europe/Paris\"\n").unwrap();
@@ -159,8 +204,22 @@ fn report_formats_carry_the_same_figures() {
     let keys: Vec<&str> = rows[0].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["client", "cost_center", "deployment", "model", "requests", "prompt_tokens", "cached_tokens",
-         "completion_tokens", "reasoning_tokens", "total_tokens", "estimated_tokens", "cost", "currency", "share"]
+        [
+            "client",
+            "cost_center",
+            "deployment",
+            "model",
+            "requests",
+            "prompt_tokens",
+            "cached_tokens",
+            "completion_tokens",
+            "reasoning_tokens",
+            "total_tokens",
+            "estimated_tokens",
+            "cost",
+            "currency",
+            "share"
+        ]
     );
     // Exact decimals: the priced rows sum to the total to the last digit.
     let sum: rust_decimal::Decimal = rows
@@ -184,13 +243,17 @@ fn report_formats_carry_the_same_figures() {
     // Grouped by client: one row per client, the same total.
     let by_client = ws.report(&["--config", s(&config), "--by", "client"]);
     assert_eq!(by_client["totals"], json["totals"]);
-    let clients: HashSet<&str> = by_client["rows"].as_array().unwrap().iter().map(|r| r["client"].as_str().unwrap()).collect();
+    let clients: HashSet<&str> =
+        by_client["rows"].as_array().unwrap().iter().map(|r| r["client"].as_str().unwrap()).collect();
     assert_eq!(clients.len(), by_client["rows"].as_array().unwrap().len());
     assert!(clients.contains("Contoso Support Bot"));
     // Markdown and table render and name the month.
     for format in ["markdown", "table"] {
         let out = ws.ok(&["--config", s(&config), "report", "--format", format]).stdout;
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("2026-10") && text.contains("Contoso Support Bot") && text.contains("Unpriced"), "{text}");
+        assert!(
+            text.contains("2026-10") && text.contains("Contoso Support Bot") && text.contains("Unpriced"),
+            "{text}"
+        );
     }
 }

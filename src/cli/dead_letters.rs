@@ -1,7 +1,7 @@
 //! `chargeback dead-letters list|replay`.
 
-use std::io::Write;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use std::io::Write;
 
 use super::Exit;
 use crate::config::Config;
@@ -33,13 +33,20 @@ pub fn run(command: DeadLettersCommand, config: &Config, mut store: Store) -> an
         DeadLettersCommand::List { format } => {
             let letters = store.dead_letters()?;
             match format {
-                ListFormat::Json => writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&letters)?)?,
+                ListFormat::Json => {
+                    writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&letters)?)?
+                }
                 ListFormat::Table => {
                     let mut table = Table::new();
                     table.load_preset(UTF8_FULL_CONDENSED);
                     table.set_header(["id", "source", "position", "reason"]);
                     for l in &letters {
-                        table.add_row([l.id.to_string(), l.source.clone(), l.position.to_string(), l.reason.clone()]);
+                        table.add_row([
+                            l.id.to_string(),
+                            l.source.clone(),
+                            l.position.to_string(),
+                            l.reason.clone(),
+                        ]);
                     }
                     writeln!(std::io::stdout(), "{table}")?;
                     writeln!(std::io::stdout(), "{} dead letters", thousands(letters.len() as u64))?;
@@ -49,7 +56,8 @@ pub fn run(command: DeadLettersCommand, config: &Config, mut store: Store) -> an
         DeadLettersCommand::Replay => {
             let mut pipeline = Pipeline::new(config);
             let outcome = replay(&mut store, &mut pipeline)?;
-            writeln!(std::io::stdout(), 
+            writeln!(
+                std::io::stdout(),
                 "{} replayed: {} now counted ({} were duplicates), {} still dead, {} unreadable at their source",
                 thousands(outcome.replayed),
                 thousands(outcome.committed.accepted),

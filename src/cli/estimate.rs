@@ -38,7 +38,8 @@ pub fn run(args: EstimateArgs) -> anyhow::Result<Exit> {
     });
     let mut complete = prompt.complete;
     if let Some(path) = &args.response {
-        let text = response::read(&read_arg(path)?).with_context(|| format!("cannot read response {}", path.display()))?;
+        let text = response::read(&read_arg(path)?)
+            .with_context(|| format!("cannot read response {}", path.display()))?;
         match text.usage {
             Some(usage) => {
                 out["prompt_tokens"] = json!(usage.prompt);

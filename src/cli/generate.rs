@@ -42,7 +42,9 @@ pub struct GenerateArgs {
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
     let month = chrono::NaiveDate::parse_from_str(&format!("{}-01", a.month), "%Y-%m-%d")
         .with_context(|| format!("--month {:?} is not a month like 2026-10", a.month))?;
-    for (name, share) in [("streamed", a.streamed), ("legacy", a.legacy), ("duplicates", a.duplicates), ("bad", a.bad)] {
+    for (name, share) in
+        [("streamed", a.streamed), ("legacy", a.legacy), ("duplicates", a.duplicates), ("bad", a.bad)]
+    {
         anyhow::ensure!((0.0..=1.0).contains(&share), "--{name} must be a share between 0 and 1");
     }
     let spec = Spec {

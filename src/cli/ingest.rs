@@ -1,7 +1,7 @@
 //! `chargeback ingest [FILE... | -]`.
 
-use std::io::Write;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Exit, stop_flag};
 use crate::config::Config;
-use crate::ingest::{Input, IngestSummary, ingest};
+use crate::ingest::{IngestSummary, Input, ingest};
 use crate::pipeline::Pipeline;
 use crate::report::render::thousands;
 use crate::store::Store;
@@ -60,7 +60,8 @@ pub fn run(args: IngestArgs, config: &Config, mut store: Store) -> anyhow::Resul
 
 fn print_summary(s: &IngestSummary, seconds: f64) -> std::io::Result<()> {
     let c = &s.committed;
-    writeln!(std::io::stdout(), 
+    writeln!(
+        std::io::stdout(),
         "{} lines in {:.1}s ({} lines/s): {} accepted, {} duplicates, {} dead letters, {} estimated",
         thousands(s.lines),
         seconds,
@@ -71,10 +72,16 @@ fn print_summary(s: &IngestSummary, seconds: f64) -> std::io::Result<()> {
         thousands(c.estimated),
     )?;
     if c.dead_letters > 0 {
-        writeln!(std::io::stdout(), "see them with `chargeback dead-letters list`; replay them after a fix with `chargeback dead-letters replay`")?;
+        writeln!(
+            std::io::stdout(),
+            "see them with `chargeback dead-letters list`; replay them after a fix with `chargeback dead-letters replay`"
+        )?;
     }
     if s.interrupted {
-        writeln!(std::io::stdout(), "interrupted: everything read so far is committed; run the same command again to resume")?;
+        writeln!(
+            std::io::stdout(),
+            "interrupted: everything read so far is committed; run the same command again to resume"
+        )?;
     }
     Ok(())
 }

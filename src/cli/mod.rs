@@ -30,7 +30,11 @@ pub enum Exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "chargeback", version, about = "Exact, priced, monthly chargeback of Azure OpenAI usage logged by APIM")]
+#[command(
+    name = "chargeback",
+    version,
+    about = "Exact, priced, monthly chargeback of Azure OpenAI usage logged by APIM"
+)]
 pub struct Args {
     /// Config file (TOML). Without one, the embedded defaults apply.
     #[arg(long, global = true, env = "CHARGEBACK_CONFIG", value_name = "PATH")]
@@ -61,11 +65,8 @@ enum Command {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
-    let store_path = args
-        .store
-        .clone()
-        .or_else(|| config.store.clone())
-        .unwrap_or_else(|| PathBuf::from("chargeback.db"));
+    let store_path =
+        args.store.clone().or_else(|| config.store.clone()).unwrap_or_else(|| PathBuf::from("chargeback.db"));
     let open_store = || open_store(&store_path, &config);
     match args.command {
         Command::Ingest(a) => ingest::run(a, &config, open_store()?),
@@ -94,7 +95,8 @@ pub fn report_error(err: &anyhow::Error) -> Exit {
     }
     let (hint, exit) = if err.downcast_ref::<ConfigError>().is_some() {
         ("fix the config file (see fixtures/config.toml for every field, documented)", Exit::Usage)
-    } else if let Some(StoreError::Open { .. } | StoreError::TooNew { .. }) = err.downcast_ref::<StoreError>() {
+    } else if let Some(StoreError::Open { .. } | StoreError::TooNew { .. }) = err.downcast_ref::<StoreError>()
+    {
         ("--store (or CHARGEBACK_STORE) must name a chargeback SQLite store or a new file", Exit::Failure)
     } else if let Some(StoreError::TimeZoneChanged { .. }) = err.downcast_ref::<StoreError>() {
         ("a store's billing time zone is fixed once it holds totals", Exit::Usage)

@@ -29,7 +29,9 @@ pub fn run(args: ReportArgs, config: &Config, store: &Store) -> anyhow::Result<E
         }
         None => match store.months()?.into_iter().next() {
             Some(month) => month,
-            None => bail!("the store {} holds no usage yet: ingest some events first", store.path().display()),
+            None => {
+                bail!("the store {} holds no usage yet: ingest some events first", store.path().display())
+            }
         },
     };
     let rows = store.monthly_usage(&month)?;

@@ -138,9 +138,7 @@ impl Counter {
     fn bare(&mut self, value: &Value) {
         match value {
             Value::String(text) => self.text(text),
-            Value::Array(items) if items.iter().all(Value::is_number) => {
-                self.tokens += items.len() as i64
-            }
+            Value::Array(items) if items.iter().all(Value::is_number) => self.tokens += items.len() as i64,
             Value::Array(items) => items.iter().for_each(|item| self.bare(item)),
             _ => self.complete = false,
         }
@@ -216,10 +214,8 @@ impl Counter {
             let name = function.get("name").and_then(Value::as_str).unwrap_or_default();
             let description = strip_period(function.get("description"));
             self.text(&format!("{name}:{description}"));
-            let properties = function
-                .get("parameters")
-                .and_then(|p| p.get("properties"))
-                .and_then(Value::as_object);
+            let properties =
+                function.get("parameters").and_then(|p| p.get("properties")).and_then(Value::as_object);
             let Some(properties) = properties.filter(|p| !p.is_empty()) else { continue };
             self.tokens += PROPERTIES_INIT;
             for (key, property) in properties {

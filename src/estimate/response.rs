@@ -39,8 +39,7 @@ impl ResponseText {
 pub fn read(body: &str) -> Result<ResponseText, DecodeError> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') {
-        let value: Value =
-            serde_json::from_str(trimmed).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let value: Value = serde_json::from_str(trimmed).map_err(|e| DecodeError::Json(e.to_string()))?;
         read_body(&value)
     } else {
         read_sse(trimmed)
@@ -166,11 +165,7 @@ fn responses_event(
 }
 
 fn model_of(value: &Value) -> Option<String> {
-    value
-        .get("model")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .map(str::to_owned)
+    value.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()).map(str::to_owned)
 }
 
 fn push(texts: &mut Vec<String>, text: Option<&Value>) {
@@ -180,8 +175,5 @@ fn push(texts: &mut Vec<String>, text: Option<&Value>) {
 }
 
 fn function_text(call: &Value) -> String {
-    ["name", "arguments"]
-        .iter()
-        .filter_map(|f| call.get(*f).and_then(Value::as_str))
-        .collect()
+    ["name", "arguments"].iter().filter_map(|f| call.get(*f).and_then(Value::as_str)).collect()
 }

@@ -35,11 +35,7 @@ pub(super) fn validate<'a>(
         .ok_or_else(|| DecodeError::field("PromptTokens", "missing"))?;
     let completion = loose_count(wire.completion_tokens, "CompletionTokens")?.unwrap_or(0);
     let total = loose_count(wire.total_tokens, "TotalTokens")?;
-    let tokens = check_tokens(
-        Tokens { prompt, completion, cached: 0, reasoning: 0 },
-        total,
-        "TotalTokens",
-    )?;
+    let tokens = check_tokens(Tokens { prompt, completion, cached: 0, reasoning: 0 }, total, "TotalTokens")?;
     Ok(UsageEvent {
         id: EventId::None,
         timestamp,
@@ -80,8 +76,7 @@ fn loose_count(raw: Option<&RawValue>, field: &str) -> Result<Option<u64>, Decod
         return Ok(None);
     }
     let digits = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text).trim();
-    let value: i64 = digits
-        .parse()
-        .map_err(|_| DecodeError::field(field, format!("{text} is not a whole number")))?;
+    let value: i64 =
+        digits.parse().map_err(|_| DecodeError::field(field, format!("{text} is not a whole number")))?;
     count(field, value).map(Some)
 }

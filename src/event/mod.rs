@@ -200,7 +200,9 @@ pub fn decode<'a>(line: &'a [u8], options: &DecodeOptions) -> Result<UsageEvent<
     match wire.schema_version {
         Some(1) => v1::validate(wire),
         Some(other) => Err(DecodeError::Version(other)),
-        None if wire.legacy_timestamp.is_some() => legacy::validate(wire, &options.legacy_timestamp_formats, &options.legacy_deployment),
+        None if wire.legacy_timestamp.is_some() => {
+            legacy::validate(wire, &options.legacy_timestamp_formats, &options.legacy_deployment)
+        }
         None => Err(DecodeError::UnknownShape),
     }
 }
@@ -263,10 +265,7 @@ pub(crate) fn check_tokens(tokens: Tokens, total: Option<u64>, prefix: &str) -> 
     if tokens.reasoning > tokens.completion {
         return Err(DecodeError::field(
             prefix,
-            format!(
-                "reasoning tokens {} exceed completion tokens {}",
-                tokens.reasoning, tokens.completion
-            ),
+            format!("reasoning tokens {} exceed completion tokens {}", tokens.reasoning, tokens.completion),
         ));
     }
     if let Some(total) = total

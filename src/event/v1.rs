@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Capture, Caller, DecodeError, EventId, Tokens, UsageEvent, Wire, check_tokens, count};
+use super::{Caller, Capture, DecodeError, EventId, Tokens, UsageEvent, Wire, check_tokens, count};
 
 /// The response's usage object, either shape. Counts are read signed so that a negative one is
 /// reported as such rather than as a type error.
@@ -83,11 +83,9 @@ fn required_str<'s>(value: Option<&'s str>, field: &str) -> Result<&'s str, Deco
 
 /// ISO-8601 with an explicit offset (the policies write `Z`); converted to UTC.
 fn parse_timestamp(value: &str) -> Result<DateTime<Utc>, DecodeError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            DecodeError::field("timestamp", format!("{value:?} is not ISO-8601 with an offset ({e})"))
-        })
+    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        DecodeError::field("timestamp", format!("{value:?} is not ISO-8601 with an offset ({e})"))
+    })
 }
 
 /// Map either usage shape onto [`Tokens`], validating every count.
@@ -99,7 +97,12 @@ pub(crate) fn usage_tokens(u: WireUsage) -> Result<Tokens, DecodeError> {
             u.output_tokens,
             u.input_tokens_details,
             u.output_tokens_details,
-            ["usage.input_tokens", "usage.output_tokens", "usage.input_tokens_details.cached_tokens", "usage.output_tokens_details.reasoning_tokens"],
+            [
+                "usage.input_tokens",
+                "usage.output_tokens",
+                "usage.input_tokens_details.cached_tokens",
+                "usage.output_tokens_details.reasoning_tokens",
+            ],
         )
     } else {
         (
@@ -107,7 +110,12 @@ pub(crate) fn usage_tokens(u: WireUsage) -> Result<Tokens, DecodeError> {
             u.completion_tokens,
             u.prompt_tokens_details,
             u.completion_tokens_details,
-            ["usage.prompt_tokens", "usage.completion_tokens", "usage.prompt_tokens_details.cached_tokens", "usage.completion_tokens_details.reasoning_tokens"],
+            [
+                "usage.prompt_tokens",
+                "usage.completion_tokens",
+                "usage.prompt_tokens_details.cached_tokens",
+                "usage.completion_tokens_details.reasoning_tokens",
+            ],
         )
     };
     let prompt = prompt.ok_or_else(|| DecodeError::field(names[0], "missing"))?;

@@ -164,7 +164,17 @@ fn human_columns(report: &Report) -> Vec<&'static str> {
     if present(|r| r.model.is_some()) {
         columns.push("model");
     }
-    columns.extend(["requests", "prompt", "cached", "completion", "reasoning", "total", "estimated", "cost", "share"]);
+    columns.extend([
+        "requests",
+        "prompt",
+        "cached",
+        "completion",
+        "reasoning",
+        "total",
+        "estimated",
+        "cost",
+        "share",
+    ]);
     columns
 }
 
@@ -230,7 +240,8 @@ fn markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Chargeback {} ({})\n", report.month, report.currency)?;
     writeln!(out, "| {} |", columns.join(" | "))?;
     let first_number = columns.iter().position(|c| *c == "requests").unwrap_or(0);
-    let align: Vec<&str> = (0..columns.len()).map(|i| if i >= first_number { "---:" } else { "---" }).collect();
+    let align: Vec<&str> =
+        (0..columns.len()).map(|i| if i >= first_number { "---:" } else { "---" }).collect();
     writeln!(out, "| {} |", align.join(" | "))?;
     let mut rows: Vec<Vec<String>> = report.rows.iter().map(|r| human_cells(r, &columns)).collect();
     let mut total = human_cells(&totals_row(report), &columns);

@@ -145,7 +145,9 @@ mod tests {
         while let Some(line) = reader.next_line().unwrap() {
             match line {
                 Line::Text { position, bytes } => out.push((position, bytes.to_vec())),
-                Line::TooLong { position, length, .. } => out.push((position, format!("<{length}>").into_bytes())),
+                Line::TooLong { position, length, .. } => {
+                    out.push((position, format!("<{length}>").into_bytes()))
+                }
             }
         }
         assert_eq!(reader.offset(), input.len() as u64);

@@ -158,8 +158,7 @@ impl Store {
             |ctx| {
                 let parse = |i| -> rusqlite::Result<Decimal> {
                     let text: String = ctx.get(i)?;
-                    Decimal::from_str(&text)
-                        .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+                    Decimal::from_str(&text).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
                 };
                 Ok((parse(0)? + parse(1)?).normalize().to_string())
             },
@@ -219,10 +218,7 @@ impl Store {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     /// Events before this second can no longer be checked for duplicates.
@@ -351,7 +347,8 @@ impl Store {
 
     /// Months that hold totals, newest first.
     pub fn months(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT DISTINCT period FROM monthly_totals ORDER BY period DESC")?;
+        let mut stmt =
+            self.conn.prepare("SELECT DISTINCT period FROM monthly_totals ORDER BY period DESC")?;
         let months = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(months)
     }

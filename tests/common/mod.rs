@@ -91,7 +91,15 @@ pub fn s(path: &Path) -> &str {
 }
 
 /// A valid v1 event with usage.
-pub fn v1_event(id: &str, time: &str, sub: &str, deployment: &str, model: &str, prompt: u64, completion: u64) -> String {
+pub fn v1_event(
+    id: &str,
+    time: &str,
+    sub: &str,
+    deployment: &str,
+    model: &str,
+    prompt: u64,
+    completion: u64,
+) -> String {
     serde_json::json!({
         "schema_version": 1,
         "request_id": id,
