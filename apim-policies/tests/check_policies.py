@@ -7,8 +7,9 @@ lines and the process exits non-zero if any failed.
   references   every fragment is documented in apim-policies/README.md, deployed by the Bicep
                (name and loadTextContent path), and included by the API policy; the fragments'
                logger-id is the logger the Bicep creates
-  allowlist    policy expressions use only .NET types and members on APIM's allow-list, and
-               attribute expressions hold no // comments (XML folds their newlines)
+  allowlist    policy expressions use only .NET types and members on APIM's allow-list,
+               attribute expressions hold no // comments (XML folds their newlines), and no
+               text looks like a {{named value}}
   contract     every JSON property name the policies emit is in the event schema, and every
                property the schema requires is emitted
   fixtures     every fixtures/apim/*.json validates against the schema, stays under the size
@@ -226,6 +227,9 @@ def step_references(report: Report) -> None:
 def step_allowlist(report: Report) -> None:
     count = 0
     for path in policy_files():
+        # {{name}} is API Management's named-value syntax, expanded before anything else.
+        for hit in re.finditer(r"\{\{|\}\}", path.read_text()):
+            report.fail("allowlist", f"{path.name}: '{hit.group(0)}' would be read as a named-value reference")
         for where, code, in_attribute in expressions(path):
             count += 1
             if "leading whitespace" in where:

@@ -59,7 +59,7 @@ var consumerConfig = empty(consumerConfigToml) ? '# No configuration was given a
 
 // userData can change on redeployment (apply-config.sh reads it at every start); customData,
 // read once by cloud-init at first boot, holds only the static files from infra/consumer/.
-var userData = {
+var vmUserData = {
   hostEnv: '${hostEnv}\n'
   consumerEnv: '${consumerEnv}\n'
   configToml: consumerConfig
@@ -168,7 +168,7 @@ resource vm 'Microsoft.Compute/virtualMachines@2024-03-01' = {
         }
       ]
     }
-    userData: base64(string(userData))
+    userData: base64(string(vmUserData))
     osProfile: {
       computerName: '${namePrefix}-consumer'
       adminUsername: adminUsername
