@@ -11,7 +11,7 @@ targetScope = 'resourceGroup'
 @description('Azure region for the chargeback resources.')
 param location string = resourceGroup().location
 
-@description('Short prefix for resource names (lower case letters and digits).')
+@description('Short prefix for resource names: lower case letters, digits and dashes, starting with a letter.')
 @minLength(3)
 @maxLength(12)
 param namePrefix string = 'chargeback'
@@ -90,7 +90,7 @@ param vnetAddressPrefix string = '10.42.0.0/24'
 @description('Consumer subnet (inside vnetAddressPrefix).')
 param consumerSubnetPrefix string = '10.42.0.0/27'
 
-@description('VM size. A size with SCSI data disks (D*s_v5, B*s, ...) so the data disk appears at /dev/disk/azure/scsi1/lun0.')
+@description('VM size: one with accelerated networking and SCSI data disks (e.g. Dsv5, Dasv5), so the data disk appears at /dev/disk/azure/scsi1/lun0.')
 param vmSize string = 'Standard_D2s_v5'
 
 @description('Availability zone of the VM and its data disk; empty for a region without zones.')
@@ -120,9 +120,6 @@ param dataDiskSizeGB int = 64
 ])
 param dataDiskSku string = 'Premium_LRS'
 
-@description('Encrypt the VM\'s temp disk and caches on the host. Needs the EncryptionAtHost feature registered on the subscription once.')
-param encryptionAtHost bool = true
-
 @description('Create a container registry for the consumer image. False: consumerImage must name an image the VM can pull.')
 param deployRegistry bool = true
 
@@ -141,6 +138,8 @@ param consumerConfigToml string = ''
 // ---- Names ----
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
+// Registry names allow letters and digits only; Key Vault names at most 24 characters.
+var compactPrefix = toLower(replace(namePrefix, '-', ''))
 var eventHubsNamespaceName = '${namePrefix}-ehns-${suffix}'
 var eventHubName = 'aoai-usage'
 var consumerGroupName = 'chargeback'
@@ -216,7 +215,7 @@ module keyVault 'modules/keyvault.bicep' = {
   name: '${namePrefix}-keyvault'
   params: {
     location: location
-    vaultName: take('kv${namePrefix}${suffix}', 24)
+    vaultName: take('kv${compactPrefix}${suffix}', 24)
     allowedIpRanges: keyVaultAllowedIpRanges
     allowedSubnetId: network.outputs.consumerSubnetId
     readerPrincipalId: consumerIdentity.properties.principalId
@@ -230,7 +229,7 @@ module registry 'modules/registry.bicep' = if (deployRegistry) {
   name: '${namePrefix}-registry'
   params: {
     location: location
-    registryName: take('${namePrefix}${suffix}', 50)
+    registryName: take('${compactPrefix}${suffix}', 50)
     pullerPrincipalId: consumerIdentity.properties.principalId
     workspaceId: monitoring.outputs.workspaceId
     tags: allTags
@@ -250,7 +249,6 @@ module consumer 'modules/consumer-vm.bicep' = {
     adminSshPublicKey: adminSshPublicKey
     dataDiskSizeGB: dataDiskSizeGB
     dataDiskSku: dataDiskSku
-    encryptionAtHost: encryptionAtHost
     identityId: consumerIdentity.id
     identityClientId: consumerIdentity.properties.clientId
     eventHubsNamespaceFqdn: eventHubs.outputs.namespaceFqdn

@@ -7,9 +7,9 @@ lines and the process exits non-zero if any failed.
   references   every fragment is documented in apim-policies/README.md, deployed by the Bicep
                (name and loadTextContent path), and included by the API policy; the fragments'
                logger-id is the logger the Bicep creates
-  allowlist    policy expressions use only .NET types and members on APIM's allow-list,
-               attribute expressions hold no // comments (XML folds their newlines), and no
-               text looks like a {{named value}}
+  allowlist    policy expressions use only .NET types and members on APIM's allow-list, no
+               culture-sensitive string comparison, attribute expressions hold no // comments
+               (XML folds their newlines), and no text looks like a {{named value}}
   contract     every JSON property name the policies emit is in the event schema, and every
                property the schema requires is emitted
   fixtures     every fixtures/apim/*.json validates against the schema, stays under the size
@@ -214,6 +214,9 @@ def step_references(report: Report) -> None:
         report.fail("references", f"azure-openai-api.policy.xml includes unknown fragment {fid}")
     report.check("references", "loadTextContent('../../apim-policies/azure-openai-api.policy.xml')" in all_bicep,
                  "Bicep deploys azure-openai-api.policy.xml as the API policy")
+    placeholders = set(re.findall(r"__[A-Z_]+__", (POLICY_DIR / "azure-openai-api.policy.xml").read_text()))
+    for token in sorted(placeholders):
+        report.check("references", f"'{token}'" in all_bicep, f"API policy placeholder {token} is replaced by the Bicep")
     loggers = {e.get("logger-id") for p in fragments for e in ET.parse(p).getroot().iter("log-to-eventhub")}
     m = re.search(r"var\s+loggerName\s*=\s*'([^']+)'", all_bicep)
     report.check("references", m is not None and loggers == {m.group(1)},
@@ -235,6 +238,8 @@ def step_allowlist(report: Report) -> None:
             if "leading whitespace" in where:
                 report.fail("allowlist", where)
                 continue
+            for hit in re.finditer(r'\.(StartsWith|EndsWith|IndexOf|LastIndexOf)\(\s*"(?:[^"\\]|\\.)*"\s*\)|\.(ToUpper|ToLower)\(\s*\)', code):
+                report.fail("allowlist", f"{where}: '{hit.group(0)}' is culture-sensitive; pass StringComparison.Ordinal (or use the Invariant variant)")
             bare, line_comment = strip_literals(code[2:-1])
             if in_attribute and line_comment:
                 report.fail("allowlist", f"{where}: // comment in an attribute expression")
@@ -367,7 +372,21 @@ def synthetic_scenarios(work: Path) -> list[Path]:
     s["expect"] = {"events": 1, "fields": {"capture.truncated": True}}
     write("multibyte-request", s, None)
 
-    # 4. Tool calls and two choices, joined per choice and per call.
+    # 4. An inline image (data: URL) is dropped from the captured request, the text kept whole.
+    s = json.loads(json.dumps(base))
+    s["request_id"] = "aaaaaaaa-0000-4000-8000-000000000006"
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 40000
+    s["request"]["body"]["messages"] = [{"role": "user", "content": [
+        {"type": "text", "text": "What is on this invoice?"},
+        {"type": "image_url", "image_url": {"url": image, "detail": "high"}}]}]
+    s["response"]["body_file"] = str((HERE / "scenarios" / "bodies" / "chat-stream-captured.sse").resolve())
+    s["expect"] = {"events": 1, "fields": {
+        "capture.truncated": False,
+        "capture.request.messages.0.content.0.text": "What is on this invoice?",
+        "capture.request.messages.0.content.1.image_url.url": "data:image/png;base64,omitted-by-aoai-chargeback"}}
+    write("inline-image-dropped", s, None)
+
+    # 5. Tool calls and two choices, joined per choice and per call.
     deltas = [({"role": "assistant", "content": None, "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
                "function": {"name": "get_invoice", "arguments": ""}}]}, 0)]
     for part in ['{"inv', 'oice_id', '": "INV-', '2026-10', '"}']:
@@ -381,7 +400,7 @@ def synthetic_scenarios(work: Path) -> list[Path]:
                                            "capture.text": 'get_invoice{"invoice_id": "INV-2026-10"}\n' + "Second choice text" * 4000}}
     write("tool-calls-joined", s, sse)
 
-    # 5. Embeddings response over 1 MB: usage and model read by pattern.
+    # 6. Embeddings response over 1 MB: usage and model read by pattern.
     emb = json.loads((HERE / "scenarios" / "embeddings.json").read_text())
     emb["request_id"] = "aaaaaaaa-0000-4000-8000-000000000005"
     vectors = [{"embedding": [round(rng.uniform(-0.1, 0.1), 6) for _ in range(1536)], "index": i, "object": "embedding"} for i in range(128)]

@@ -15,7 +15,6 @@ param adminUsername string
 param adminSshPublicKey string
 param dataDiskSizeGB int
 param dataDiskSku string
-param encryptionAtHost bool
 param identityId string
 param identityClientId string
 param eventHubsNamespaceFqdn string
@@ -46,7 +45,7 @@ var consumerEnv = join(concat([
   'CHARGEBACK_EVENTHUB_NAMESPACE=${eventHubsNamespaceFqdn}'
   'CHARGEBACK_EVENTHUB_NAME=${eventHubName}'
   'CHARGEBACK_EVENTHUB_CONSUMER_GROUP=${consumerGroupName}'
-  'CHARGEBACK_DB=/var/lib/chargeback/chargeback.db'
+  'CHARGEBACK_STORE=/var/lib/chargeback/chargeback.db'
   'OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317'
   'OTEL_EXPORTER_OTLP_PROTOCOL=grpc'
   'OTEL_SERVICE_NAME=aoai-chargeback'
@@ -80,7 +79,7 @@ resource dataDisk 'Microsoft.Compute/disks@2023-10-02' = {
   sku: {
     name: dataDiskSku
   }
-  // checkov:skip=CKV_AZURE_93:Encrypted at rest with platform-managed keys (and on the host when encryptionAtHost); a customer-managed key needs a disk encryption set and key rotation this template leaves to platforms that mandate it.
+  // checkov:skip=CKV_AZURE_93:Encrypted at rest with platform-managed keys, and on the host (encryption at host); a customer-managed key needs a disk encryption set and key rotation this template leaves to platforms that mandate it.
   properties: {
     creationData: {
       createOption: 'Empty'
@@ -135,7 +134,8 @@ resource vm 'Microsoft.Compute/virtualMachines@2024-03-01' = {
         secureBootEnabled: true
         vTpmEnabled: true
       }
-      encryptionAtHost: encryptionAtHost
+      // Temp disk and caches encrypted on the host (needs the EncryptionAtHost feature registered).
+      encryptionAtHost: true
     }
     storageProfile: {
       imageReference: {

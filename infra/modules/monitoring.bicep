@@ -34,7 +34,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     Application_Type: 'other'
     WorkspaceResourceId: workspace.id
     IngestionMode: 'LogAnalytics'
-    RetentionInDays: retentionDays
     // The collector's azuremonitor exporter authenticates with the connection string's
     // instrumentation key; Entra-only ingestion would reject it.
     DisableLocalAuth: false

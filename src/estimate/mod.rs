@@ -24,7 +24,8 @@ pub enum Encoding {
     Cl100kBase,
 }
 
-/// Model families and their encodings (matched on a `-` boundary, most specific first).
+/// Model families and their encodings; every variant of a family (`gpt-4o-mini`,
+/// `o3-mini-2025-01-31`) shares its encoding, the most specific family winning.
 const FAMILIES: &[(&str, Encoding)] = &[
     ("gpt-4o", Encoding::O200kBase),
     ("chatgpt-4o", Encoding::O200kBase),
@@ -47,7 +48,7 @@ const FAMILIES: &[(&str, Encoding)] = &[
 impl Encoding {
     /// The encoding of a model, or `None` for a model this build does not know.
     pub fn for_model(model: &str) -> Option<Encoding> {
-        let family = model::family(model, FAMILIES.iter().map(|(f, _)| *f))?;
+        let family = model::variant_family(model, FAMILIES.iter().map(|(f, _)| *f))?;
         FAMILIES.iter().find(|(f, _)| *f == family).map(|(_, e)| *e)
     }
 

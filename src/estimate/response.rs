@@ -8,8 +8,10 @@
 //! `choices`, `id: ""`, prompt filter results), content-filter annotation chunks, comments
 //! and `event:` lines carry no text and are skipped.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Encoding;
@@ -86,48 +88,101 @@ pub fn read_sse(sse: &str) -> Result<ResponseText, DecodeError> {
         if data.is_empty() {
             continue;
         }
-        let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+        // Typed and borrowed: a stream has a chunk every few words, so this is the hot path
+        // of counting (a generic JSON value per chunk costs three times as much).
+        let Ok(chunk) = serde_json::from_str::<Chunk<'_>>(data) else {
             out.unreadable_lines += 1;
             continue;
         };
         if out.model.is_none() {
-            out.model = model_of(&chunk).or_else(|| chunk.get("response").and_then(model_of));
+            let named = chunk.model.as_deref().or(chunk.response.as_ref().and_then(|r| r.model.as_deref()));
+            out.model = named.filter(|m| !m.is_empty()).map(str::to_owned);
         }
-        match chunk.get("type").and_then(Value::as_str) {
-            Some(kind) => responses_event(kind, &chunk, &mut out, &mut texts)?,
-            None => chat_chunk(&chunk, &mut out, &mut texts)?,
+        match chunk.kind.clone() {
+            Some(kind) => responses_event(&kind, chunk, &mut out, &mut texts)?,
+            None => chat_chunk(chunk, &mut out, &mut texts)?,
         }
     }
     out.texts = texts.into_values().filter(|t| !t.is_empty()).collect();
     Ok(out)
 }
 
+/// One `data:` payload: a chat / completions chunk, or a Responses API event (`type`).
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    usage: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Vec<Choice<'a>>,
+    response: Option<ResponseInfo>,
+    #[serde(borrow)]
+    delta: Option<Cow<'a, str>>,
+    output_index: Option<u64>,
+    content_index: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ResponseInfo {
+    model: Option<String>,
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    index: Option<u64>,
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    /// Legacy completions stream `text` instead of a delta.
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Vec<ToolCallDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallDelta<'a> {
+    index: Option<u64>,
+    #[serde(borrow)]
+    function: Option<FunctionDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionDelta<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
 fn chat_chunk(
-    chunk: &Value,
+    chunk: Chunk<'_>,
     out: &mut ResponseText,
     texts: &mut BTreeMap<(u64, u64), String>,
 ) -> Result<(), DecodeError> {
-    if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+    if let Some(usage) = chunk.usage.as_ref().filter(|u| u.is_object()) {
         out.usage = Some(usage_from_value(usage)?);
     }
-    for choice in chunk.get("choices").and_then(Value::as_array).into_iter().flatten() {
-        let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
-        // Chat deltas, or legacy completions' `text`.
-        let delta = choice.get("delta");
-        let content = delta.and_then(|d| d.get("content")).or_else(|| choice.get("text"));
-        if let Some(text) = content.and_then(Value::as_str) {
+    for choice in chunk.choices {
+        let index = choice.index.unwrap_or(0);
+        let delta = choice.delta;
+        let content = delta.as_ref().and_then(|d| d.content.as_deref()).or(choice.text.as_deref());
+        if let Some(text) = content {
             texts.entry((index, 0)).or_default().push_str(text);
         }
-        let calls = delta.and_then(|d| d.get("tool_calls")).and_then(Value::as_array);
-        for call in calls.into_iter().flatten() {
-            let call_index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-            let text = texts.entry((index, 1 + call_index)).or_default();
-            if let Some(function) = call.get("function") {
-                for field in ["name", "arguments"] {
-                    if let Some(part) = function.get(field).and_then(Value::as_str) {
-                        text.push_str(part);
-                    }
-                }
+        for call in delta.iter().flat_map(|d| &d.tool_calls) {
+            let text = texts.entry((index, 1 + call.index.unwrap_or(0))).or_default();
+            if let Some(function) = &call.function {
+                text.push_str(function.name.as_deref().unwrap_or_default());
+                text.push_str(function.arguments.as_deref().unwrap_or_default());
             }
         }
     }
@@ -136,26 +191,26 @@ fn chat_chunk(
 
 fn responses_event(
     kind: &str,
-    event: &Value,
+    event: Chunk<'_>,
     out: &mut ResponseText,
     texts: &mut BTreeMap<(u64, u64), String>,
 ) -> Result<(), DecodeError> {
-    let index = event.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+    let index = event.output_index.unwrap_or(0);
     match kind {
         "response.completed" | "response.incomplete" | "response.failed" => {
-            let usage = event.get("response").and_then(|r| r.get("usage"));
+            let usage = event.response.as_ref().and_then(|r| r.usage.as_ref());
             if let Some(usage) = usage.filter(|u| u.is_object()) {
                 out.usage = Some(usage_from_value(usage)?);
             }
         }
         "response.output_text.delta" | "response.refusal.delta" => {
-            let part = event.get("content_index").and_then(Value::as_u64).unwrap_or(0);
-            if let Some(delta) = event.get("delta").and_then(Value::as_str) {
+            let part = event.content_index.unwrap_or(0);
+            if let Some(delta) = event.delta.as_deref() {
                 texts.entry((index, part)).or_default().push_str(delta);
             }
         }
         "response.function_call_arguments.delta" => {
-            if let Some(delta) = event.get("delta").and_then(Value::as_str) {
+            if let Some(delta) = event.delta.as_deref() {
                 texts.entry((index, u64::MAX)).or_default().push_str(delta);
             }
         }
