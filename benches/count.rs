@@ -9,7 +9,10 @@ use std::time::Instant;
 use aoai_chargeback::estimate::Encoding;
 
 fn main() {
-    let path = std::env::args().skip(1).find(|a| !a.starts_with("--")).expect("usage: count FILE");
+    let Some(path) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+        eprintln!("usage: cargo bench --bench count -- FILE (scripts/bench.sh streamed makes one)");
+        std::process::exit(2);
+    };
     let texts: Vec<String> = std::fs::read_to_string(&path)
         .expect("read texts")
         .lines()

@@ -6,7 +6,7 @@
 #   Python tools into a throwaway venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --all-targets
+cargo test --locked
 if [ -x scripts/check-apim-infra.sh ]; then
   scripts/check-apim-infra.sh
 fi
