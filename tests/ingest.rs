@@ -257,3 +257,26 @@ fn report_formats_carry_the_same_figures() {
         );
     }
 }
+
+#[test]
+fn events_older_than_the_dedupe_window_are_dead_lettered_not_counted_blind() {
+    let ws = Workspace::new();
+    let config = ws.path("window.toml");
+    std::fs::write(&config, "dedupe_window_days = 35\n").unwrap();
+    let old =
+        v1_event("00000000-0000-4000-8000-00000000000a", "2026-10-01T08:00:00Z", "s", "d", "gpt-4o", 10, 0);
+    let new =
+        v1_event("00000000-0000-4000-8000-00000000000b", "2026-11-20T08:00:00Z", "s", "d", "gpt-4o", 20, 0);
+    let first = ws.write_lines("first.jsonl", &[old.clone(), new]);
+    ws.ok(&["--config", s(&config), "ingest", s(&first)]);
+    // 1 October is now 50 days before the newest event: its id is forgotten. Seen again (a
+    // redelivery), it must not count twice; an unseen event that old cannot be checked either.
+    let other =
+        v1_event("00000000-0000-4000-8000-00000000000c", "2026-10-02T08:00:00Z", "s", "d", "gpt-4o", 30, 0);
+    let again = ws.write_lines("again.jsonl", &[old, other]);
+    ws.ok(&["--config", s(&config), "ingest", s(&again)]);
+    assert_eq!(totals(&ws.report(&["--config", s(&config), "--month", "2026-10"])), (1, 10));
+    let dead = ws.dead_letters();
+    assert_eq!(dead.len(), 2);
+    assert!(dead.iter().all(|d| d["reason"].as_str().unwrap().contains("older than the dedupe window")));
+}

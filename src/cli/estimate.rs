@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use serde_json::json;
 
-use super::{Exit, read_arg};
+use super::{Exit, UsageError, read_arg};
 use crate::estimate::{Encoding, is_embedding_model, request, response};
 
 #[derive(Debug, clap::Args)]
@@ -26,7 +26,7 @@ pub struct EstimateArgs {
 
 pub fn run(args: EstimateArgs) -> anyhow::Result<Exit> {
     let encoding = Encoding::for_model(&args.model)
-        .ok_or_else(|| anyhow!("no known encoding for model {:?}", args.model))?;
+        .ok_or_else(|| UsageError(format!("no known encoding for model {:?}", args.model)))?;
     let body: serde_json::Value = serde_json::from_str(&read_arg(&args.request)?)
         .with_context(|| format!("{} is not a JSON request body", args.request.display()))?;
     let prompt = request::count_prompt(&body, encoding, is_embedding_model(&args.model));

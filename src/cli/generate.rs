@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::Exit;
+use super::{Exit, UsageError, parse_month};
 use crate::generate::{Spec, write};
 
 #[derive(Debug, clap::Args)]
@@ -40,12 +40,13 @@ pub struct GenerateArgs {
 }
 
 pub fn run(a: GenerateArgs) -> anyhow::Result<Exit> {
-    let month = chrono::NaiveDate::parse_from_str(&format!("{}-01", a.month), "%Y-%m-%d")
-        .with_context(|| format!("--month {:?} is not a month like 2026-10", a.month))?;
+    let month = parse_month("--month", &a.month)?;
     for (name, share) in
         [("streamed", a.streamed), ("legacy", a.legacy), ("duplicates", a.duplicates), ("bad", a.bad)]
     {
-        anyhow::ensure!((0.0..=1.0).contains(&share), "--{name} must be a share between 0 and 1");
+        if !(0.0..=1.0).contains(&share) {
+            return Err(UsageError(format!("--{name} {share} is not a share between 0 and 1")).into());
+        }
     }
     let spec = Spec {
         events: a.events,

@@ -15,6 +15,17 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
 
+/// A bad argument: nothing was done. Exits 2, like clap's own usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parse a `YYYY-MM` month argument.
+fn parse_month(flag: &str, month: &str) -> Result<chrono::NaiveDate, UsageError> {
+    chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| UsageError(format!("{flag} {month:?} is not a month like 2026-10")))
+}
+
 /// Exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
@@ -93,7 +104,9 @@ pub fn report_error(err: &anyhow::Error) -> Exit {
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    let (hint, exit) = if err.downcast_ref::<ConfigError>().is_some() {
+    let (hint, exit) = if err.downcast_ref::<UsageError>().is_some() {
+        ("see `chargeback help`", Exit::Usage)
+    } else if err.downcast_ref::<ConfigError>().is_some() {
         ("fix the config file (see fixtures/config.toml for every field, documented)", Exit::Usage)
     } else if let Some(StoreError::Open { .. } | StoreError::TooNew { .. }) = err.downcast_ref::<StoreError>()
     {

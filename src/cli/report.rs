@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 
-use super::Exit;
+use super::{Exit, parse_month};
 use crate::config::Config;
 use crate::report::render::{Format, render};
 use crate::report::{GroupBy, build};
@@ -23,8 +23,7 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs, config: &Config, store: &Store) -> anyhow::Result<Exit> {
     let month = match args.month {
         Some(month) => {
-            chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-                .with_context(|| format!("--month {month:?} is not a month like 2026-10"))?;
+            parse_month("--month", &month)?;
             month
         }
         None => match store.months()?.into_iter().next() {

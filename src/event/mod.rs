@@ -294,3 +294,63 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_str(line: &str) -> Result<UsageEvent<'_>, DecodeError> {
+        decode(line.as_bytes(), &DecodeOptions::default())
+    }
+
+    const HEAD: &str = r#""schema_version":1,"request_id":"r1","timestamp":"2026-10-14T12:09:00.123+02:00","subscription_id":"s1","deployment":"d","status":200,"stream":false"#;
+
+    #[test]
+    fn the_three_usage_shapes_normalise() {
+        let chat = format!(
+            r#"{{{HEAD},"usage":{{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150,"prompt_tokens_details":{{"cached_tokens":64}},"completion_tokens_details":{{"reasoning_tokens":20}}}}}}"#
+        );
+        let e = decode_str(&chat).unwrap();
+        assert_eq!(e.usage, Some(Tokens { prompt: 100, cached: 64, completion: 50, reasoning: 20 }));
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-10-14T10:09:00.123+00:00", "converted to UTC");
+        assert_eq!(e.caller, Caller::Subscription("s1".into()));
+        let responses = format!(
+            r#"{{{HEAD},"usage":{{"input_tokens":10,"output_tokens":5,"total_tokens":15,"input_tokens_details":{{"cached_tokens":null}},"output_tokens_details":{{"reasoning_tokens":3}}}}}}"#
+        );
+        assert_eq!(
+            decode_str(&responses).unwrap().usage,
+            Some(Tokens { prompt: 10, cached: 0, completion: 5, reasoning: 3 })
+        );
+        let embeddings = format!(r#"{{{HEAD},"usage":{{"prompt_tokens":8,"total_tokens":8}}}}"#);
+        assert_eq!(decode_str(&embeddings).unwrap().usage, Some(Tokens { prompt: 8, ..Tokens::default() }));
+    }
+
+    #[test]
+    fn legacy_events_hash_their_key_and_read_culture_timestamps() {
+        let line = r#"{"Timestamp":"10/14/2024 12:09:00 PM","ApiOperation":"chat.completion","AppKey":"0123abcd","PromptTokens":"120","CompletionTokens":"30","TotalTokens":"150"}"#;
+        let e = decode_str(line).unwrap();
+        assert_eq!(e.timestamp.to_rfc3339(), "2024-10-14T12:09:00+00:00");
+        assert_eq!(e.caller, Caller::KeyHash(key_hash("0123abcd")));
+        assert!(!format!("{e:?}").contains("0123abcd"), "the raw key is gone");
+        assert_eq!(e.id, EventId::None);
+        assert_eq!(e.deployment, "unknown");
+        assert_eq!(e.usage, Some(Tokens { prompt: 120, completion: 30, ..Tokens::default() }));
+        // Numbers as numbers, and ISO-8601, are read too; 24-hour invariant culture as well.
+        let line = r#"{"Timestamp":"2024-10-14T12:09:00Z","AppKey":"k","PromptTokens":1,"CompletionTokens":2,"TotalTokens":3}"#;
+        assert!(decode_str(line).is_ok());
+        let line = r#"{"Timestamp":"10/14/2024 13:09:00","AppKey":"k","PromptTokens":"1","TotalTokens":"1"}"#;
+        assert_eq!(decode_str(line).unwrap().timestamp.to_rfc3339(), "2024-10-14T13:09:00+00:00");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = format!(r#"{{{HEAD},"usage":{{"prompt_tokens":"many"}}}}"#);
+        let err = decode_str(&bad).unwrap_err().to_string();
+        assert!(err.starts_with("`usage.prompt_tokens`: invalid type"), "{err}");
+        let no_subscription = HEAD.replace(r#""subscription_id":"s1""#, r#""subscription_id":null"#);
+        let line = format!("{{{no_subscription}}}");
+        let e = decode_str(&line).unwrap();
+        assert_eq!(e.caller, Caller::Anonymous);
+        assert_eq!(e.usage, None);
+    }
+}

@@ -145,3 +145,59 @@ pub fn build(
 pub fn cents(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::TotalsKey;
+    use crate::config::Config;
+
+    fn row(client: &str, deployment: &str, model: &str, tokens: u64, cost: &str, unpriced: u64) -> UsageRow {
+        UsageRow {
+            key: TotalsKey {
+                period: "2026-10".into(),
+                client: client.into(),
+                deployment: deployment.into(),
+                model: model.into(),
+            },
+            totals: Totals {
+                requests: 1,
+                prompt_tokens: tokens,
+                total_tokens: tokens,
+                unpriced_tokens: unpriced,
+                cost: cost.parse().unwrap(),
+                ..Totals::default()
+            },
+        }
+    }
+
+    #[test]
+    fn grouping_shares_and_unpriced() {
+        let config =
+            Config::parse("[clients.Alpha]\nsubscriptions = [\"a1\", \"a2\"]\ncost_center = \"CC-1\"\n")
+                .unwrap();
+        let rows = vec![
+            row("sub:a1", "d1", "gpt-4o", 100, "0.75", 0),
+            row("sub:a2", "d1", "gpt-4o", 100, "0.25", 0),
+            row("sub:b", "d2", "mystery", 50, "0", 50),
+            row("sub:b", "d1", "gpt-4o", 10, "1", 0),
+        ];
+        let dir = config.client_directory();
+        let by_client = build("2026-10", "USD", &rows, &dir, GroupBy::Client);
+        assert_eq!(by_client.rows.len(), 2);
+        let alpha = by_client.rows.iter().find(|r| r.client.as_deref() == Some("Alpha")).unwrap();
+        assert_eq!((alpha.cost_center.as_deref(), alpha.totals.total_tokens), (Some("CC-1"), 200));
+        assert_eq!(alpha.share, Some("0.5".parse().unwrap()));
+        let b = by_client.rows.iter().find(|r| r.client.as_deref() == Some("sub:b")).unwrap();
+        assert!(b.is_partly_unpriced() && b.cost() == Some("1".parse().unwrap()));
+        assert_eq!(by_client.totals.cost, "2".parse().unwrap());
+        assert_eq!(by_client.unpriced, vec![Unpriced { model: "mystery".into(), requests: 1, tokens: 50 }]);
+        let detail = build("2026-10", "USD", &rows, &dir, GroupBy::Detail);
+        let mystery = detail.rows.iter().find(|r| r.model.as_deref() == Some("mystery")).unwrap();
+        assert_eq!((mystery.cost(), mystery.share), (None, None), "unpriced is not zero");
+        assert_eq!(detail.rows.last().unwrap().model.as_deref(), Some("mystery"), "unpriced rows last");
+        let by_model = build("2026-10", "USD", &rows, &dir, GroupBy::Model);
+        assert_eq!(by_model.rows.len(), 2);
+        assert!(by_model.rows.iter().all(|r| r.client.is_none() && r.deployment.is_none()));
+    }
+}
