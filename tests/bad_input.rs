@@ -186,6 +186,12 @@ fn unreadable_inputs_fail_clearly_and_count_nothing() {
     assert!(err.contains("does-not-exist.jsonl") && err.contains("No such file"), "{err}");
     let out = ws.cmd(&["report"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no usage"), "nothing was counted");
+    // A read-only command never creates a store under a mistyped path.
+    let typo = ws.path("typo.db");
+    let out = std::process::Command::new(BIN).args(["--store", s(&typo), "report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    assert!(!typo.exists());
     // A store that is not a database.
     let bogus = ws.path("bogus.db");
     std::fs::write(&bogus, vec![b'z'; 8192]).unwrap();

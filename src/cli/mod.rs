@@ -78,12 +78,14 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let config = Config::load(args.config.as_deref())?;
     let store_path =
         args.store.clone().or_else(|| config.store.clone()).unwrap_or_else(|| PathBuf::from("chargeback.db"));
-    let open_store = || open_store(&store_path, &config);
+    let tz = config.billing_time_zone.name();
+    let open_store = || Store::open(&store_path, tz, config.dedupe_window_days);
+    let open_existing = || Store::open_existing(&store_path, tz, config.dedupe_window_days);
     match args.command {
         Command::Ingest(a) => ingest::run(a, &config, open_store()?),
-        Command::Report(a) => report::run(a, &config, &open_store()?),
+        Command::Report(a) => report::run(a, &config, &open_existing()?),
         Command::Estimate(a) => estimate::run(a),
-        Command::DeadLetters(c) => dead_letters::run(c, &config, open_store()?),
+        Command::DeadLetters(c) => dead_letters::run(c, &config, open_existing()?),
         Command::KeyHash => {
             let mut key = String::new();
             std::io::stdin().read_line(&mut key)?;
@@ -92,10 +94,6 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         }
         Command::Generate(a) => generate::run(a),
     }
-}
-
-fn open_store(path: &Path, config: &Config) -> Result<Store, StoreError> {
-    Store::open(path, config.billing_time_zone.name(), config.dedupe_window_days)
 }
 
 /// Print an error with its causes and a hint; return the exit code it deserves.

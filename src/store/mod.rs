@@ -36,6 +36,8 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("store {path} does not exist")]
+    Missing { path: PathBuf },
     #[error("store {path} was written by a newer version (schema {found}, this build knows {known})")]
     TooNew { path: PathBuf, found: usize, known: usize },
     #[error(
@@ -172,6 +174,15 @@ impl Store {
         store.migrate()?;
         store.check_time_zone(time_zone)?;
         Ok(store)
+    }
+
+    /// Open a store that must already exist (for commands that only read): a mistyped path
+    /// is an error, not a new empty store.
+    pub fn open_existing(path: &Path, time_zone: &str, dedupe_window_days: u32) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing { path: path.to_owned() });
+        }
+        Store::open(path, time_zone, dedupe_window_days)
     }
 
     pub fn path(&self) -> &Path {
