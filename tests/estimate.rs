@@ -162,9 +162,9 @@ fn other_request_kinds_and_stdin() {
         &f("stream-no-usage.sse"),
     ]);
     assert_eq!(out["lower_bound"], true);
-    // An unknown model is a clear error.
+    // An unknown model is a clear usage error.
     let out =
         ws.cmd(&["estimate", "--model", "llama-3", "--request", &f("cookbook-chat.json")]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no known encoding for model \"llama-3\""));
 }
