@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The test command (README "Run the tests"): everything the tests need is set up here.
-# - the Rust suite: unit tests and integration tests on real SQLite files, the real binary,
-#   real signals (SIGKILL, SIGINT);
+# The test command (README "Try it"): everything the tests need is set up here.
 # - the APIM policy and Bicep checks (scripts/check-apim-infra.sh), which install their own
-#   Python tools into a throwaway venv.
+#   tools: Python packages into a throwaway venv, Debian's Mono C# compiler for the policy
+#   expressions;
+# - the Rust suite: unit tests, and integration tests that run the real binary on real SQLite
+#   files with real signals (SIGKILL, SIGINT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/check-apim-infra.sh
 cargo test --locked
-if [ -x scripts/check-apim-infra.sh ]; then
-  scripts/check-apim-infra.sh
-fi
