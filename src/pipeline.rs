@@ -92,10 +92,6 @@ impl Pipeline {
         self.latest = now.timestamp() + MAX_CLOCK_SKEW_SECONDS;
     }
 
-    pub fn prices(&self) -> &PriceTable {
-        &self.prices
-    }
-
     /// Process one line read at `offset` of `source` (line ending already removed).
     pub fn process(&self, line: &[u8], source: &str, offset: u64) -> Outcome {
         if line.iter().all(u8::is_ascii_whitespace) {

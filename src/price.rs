@@ -55,7 +55,6 @@ impl Price {
 /// Prices by model family, each family's rows sorted by effective date.
 #[derive(Debug, Clone)]
 pub struct PriceTable {
-    currency: String,
     families: BTreeMap<String, Vec<Price>>,
 }
 
@@ -72,7 +71,7 @@ impl PriceTable {
     /// prices would be in the wrong money.
     pub fn new(currency: &str, overrides: &[PriceRow]) -> PriceTable {
         let shipped: ShippedTable = toml::from_str(SHIPPED).expect("src/prices.toml is valid");
-        let mut table = PriceTable { currency: currency.to_owned(), families: BTreeMap::new() };
+        let mut table = PriceTable { families: BTreeMap::new() };
         if shipped.currency == currency {
             let overridden = |row: &PriceRow| overrides.iter().any(|o| o.model == row.model);
             for row in shipped.prices.iter().filter(|r| !overridden(r)) {
@@ -96,25 +95,17 @@ impl PriceTable {
         rows.sort_by_key(|p| p.effective);
     }
 
-    pub fn currency(&self) -> &str {
-        &self.currency
-    }
-
     /// The price of `model` on `day`, or `None` when it is unpriced.
     pub fn lookup(&self, model: &str, day: NaiveDate) -> Option<&Price> {
         let family = model::family(model, self.families.keys().map(String::as_str))?;
         self.families[family].iter().rev().find(|p| p.effective <= day)
-    }
-
-    /// Every row, for the report's price table.
-    pub fn rows(&self) -> impl Iterator<Item = (&str, &Price)> {
-        self.families.iter().flat_map(|(family, prices)| prices.iter().map(move |p| (family.as_str(), p)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()
     }
