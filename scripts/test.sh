@@ -7,5 +7,5 @@
 #   files with real signals (SIGKILL, SIGINT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/check-apim-infra.sh
+bash scripts/check-apim-infra.sh
 cargo test --locked
