@@ -4,10 +4,9 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 
 use crate::pipeline::UsageRecord;
 
@@ -82,7 +81,7 @@ pub struct BatchTotals {
 
 impl BatchTotals {
     /// Fold `records` (the batch's new ones). Records are grouped by borrowed keys first, so
-    /// that only distinct keys allocate: a batch of 50,000 calls has a few hundred.
+    /// that only distinct (day, client, deployment, model) keys allocate, not every record.
     pub fn of<'r>(records: impl IntoIterator<Item = &'r UsageRecord>) -> BatchTotals {
         // FxHash: these keys are ours, not an attacker's, and SipHash cost ~5% of ingest.
         let mut by_day: FxHashMap<(NaiveDate, &str, &str, &str), Totals> = FxHashMap::default();

@@ -229,7 +229,7 @@ impl Store {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(get_meta(&self.conn, key)?)
     }
 
     /// Events before this second can no longer be checked for duplicates.
@@ -384,6 +384,10 @@ impl Store {
     }
 }
 
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>, rusqlite::Error> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
 fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), rusqlite::Error> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -441,10 +445,7 @@ fn add_totals(
 /// dedupe records it leaves behind.
 fn advance_horizon(tx: &Transaction<'_>, newest_in_batch: i64, window: i64) -> Result<(), rusqlite::Error> {
     let read = |key: &str| -> Result<Option<i64>, rusqlite::Error> {
-        Ok(tx
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-            .optional()?
-            .and_then(|v| v.parse().ok()))
+        Ok(get_meta(tx, key)?.and_then(|v| v.parse().ok()))
     };
     let newest = read("newest_event_second")?.unwrap_or(i64::MIN).max(newest_in_batch);
     set_meta(tx, "newest_event_second", &newest.to_string())?;
