@@ -5,8 +5,11 @@
 #   2. streamed counting: events/s and MB/s of captured text through `ingest`, and pure
 #      counting throughput of tiktoken-rs beside Python's tiktoken (encode_ordinary, one
 #      thread) on the same texts, in a throwaway venv this script creates.
-#   3. report: a month of 1,000 clients x 20 deployments, rendered as JSON.
-# Usage: scripts/bench.sh [ingest|streamed|report]...   (default: all)
+#   3. report: a month of 1,000 clients x 20 deployments, rendered as JSON, table, CSV, HTML
+#      and FOCUS (whole process: store read + build + render).
+#   4. telemetry: the ingest of (1) with OTLP off, then exporting metrics and spans over HTTP/protobuf
+#      to a local receiver (scripts/otlp_sink.py, accepts and drops): events/s of each.
+# Usage: scripts/bench.sh [ingest|streamed|report|telemetry]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=target/bench
@@ -61,7 +64,7 @@ report)
   "$bin" --store "$work/report.db" ingest "$work/report.jsonl" >/dev/null
   keys=$(sqlite3 "$work/report.db" "select count(*) from monthly_totals" 2>/dev/null || echo "?")
   echo "== report: one month, 1,000 clients x 20 deployments ($keys client x deployment x model rows)"
-  for format in json table csv; do
+  for format in json table csv html focus; do
     times=()
     for run in 1 2 3 4 5; do
       start=$(date +%s.%N)
@@ -71,6 +74,28 @@ report)
     echo "report --format $format: median $(printf '%s\n' "${times[@]}" | median)s of 5 runs"
   done
   ;;
-*) echo "unknown benchmark $w (ingest, streamed, report)" >&2; exit 2 ;;
+telemetry)
+  [ -f "$work/1m.jsonl" ] || "$bin" generate --events 1000000 --seed 7 --output "$work/1m.jsonl"
+  echo "== telemetry: ingest of 1,000,000 events (+0.5% duplicates), OTLP off vs on (local receiver)"
+  rm -f "$work"/sink.port*
+  python3 scripts/otlp_sink.py "$work/sink.port" & sink=$!
+  trap 'kill $sink 2>/dev/null || true' EXIT
+  while [ ! -s "$work/sink.port" ]; do sleep 0.1; done
+  port=$(cat "$work/sink.port")
+  for mode in off http/protobuf off http/protobuf; do
+    rm -f "$work"/telemetry.db*
+    if [ "$mode" = off ]; then
+      env -u OTEL_EXPORTER_OTLP_ENDPOINT /usr/bin/time -f "%e %M" -o "$work/time.txt" "$bin" --store "$work/telemetry.db" ingest "$work/1m.jsonl" >/dev/null 2>&1
+    else
+      OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL="$mode" \
+        /usr/bin/time -f "%e %M" -o "$work/time.txt" "$bin" --store "$work/telemetry.db" ingest "$work/1m.jsonl" >/dev/null 2>&1
+    fi
+    read -r secs kb < "$work/time.txt"
+    echo "telemetry $mode: ${secs}s, $(awk -v s="$secs" 'BEGIN{printf "%.0f", 1005023/s}') events/s, peak RSS $((kb / 1024)) MB"
+  done
+  echo "sink received: $(cat "$work/sink.port.count" 2>/dev/null || echo '?') requests"
+  kill $sink 2>/dev/null || true
+  ;;
+*) echo "unknown benchmark $w (ingest, streamed, report, telemetry)" >&2; exit 2 ;;
 esac
 done

@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/check-apim-infra.sh
+bash scripts/setup-chromium.sh  # Debian's chromium for tests/html.rs (the HTML report in a real browser)
+bash scripts/setup-smtp.sh # aiosmtpd venv + test CA for tests/alerts_smtp.rs
 # --lib --bins --tests: the crate has no doc tests, and an empty doc-test run would be the
 # last line a reader of this log sees.
 cargo test --locked --lib --bins --tests

@@ -44,6 +44,69 @@ pub struct Config {
     pub deployments: BTreeMap<String, DeploymentConfig>,
     /// Prices per 1M tokens; a model listed here replaces all shipped prices of that model.
     pub prices: Vec<PriceRow>,
+    /// How provisioned (PTU) deployments' fixed monthly cost is shared among their clients.
+    pub provisioned: ProvisionedConfig,
+    /// The read-only report server, `chargeback serve`.
+    pub serve: ServeConfig,
+    /// Telemetry: metric cardinality caps and health endpoints (OTLP itself is configured by
+    /// the standard `OTEL_*` variables only).
+    pub telemetry: crate::telemetry::TelemetryConfig,
+    /// Budget rules (`[[budgets]]`); see `alerts::config::BudgetRule`. Default none.
+    pub budgets: Vec<crate::alerts::config::BudgetRule>,
+    /// Alert delivery channels by name (`[channels.NAME]`). Default none.
+    pub channels: BTreeMap<String, crate::alerts::config::ChannelConfig>,
+    /// Alert delivery settings (`[alerts]`): retries, backoff, polling.
+    pub alerts: crate::alerts::config::AlertsConfig,
+}
+
+/// `chargeback serve` settings (issue 7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address and port to listen on. Default `127.0.0.1:8080`. Any address that is not
+    /// loopback requires a bearer token: the server refuses to start without one.
+    pub listen: std::net::SocketAddr,
+    /// Name of the environment variable that holds the bearer token. Default
+    /// `CHARGEBACK_SERVE_TOKEN`. When it is set, requests must carry it even on loopback.
+    pub token_env: String,
+    /// File whose first line is the bearer token; takes precedence over `token_env`. Default
+    /// none.
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token_env: "CHARGEBACK_SERVE_TOKEN".to_owned(),
+            token_file: None,
+        }
+    }
+}
+
+/// Token weights for allocating a provisioned deployment's monthly cost (issue 7). A client's
+/// share is its weighted tokens over all clients' weighted tokens on that deployment that
+/// month. Defaults follow Azure's PTU utilization rules: an output token uses about 4 times the
+/// capacity of an input token, cached input tokens are discounted up to 100% (see README).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisionedConfig {
+    /// Weight of an uncached input (prompt) token. Default 1.
+    pub input_weight: rust_decimal::Decimal,
+    /// Weight of a cached input token. Default 0 (Azure discounts them up to 100% on PTU).
+    pub cached_input_weight: rust_decimal::Decimal,
+    /// Weight of an output (completion, reasoning included) token. Default 4.
+    pub output_weight: rust_decimal::Decimal,
+}
+
+impl Default for ProvisionedConfig {
+    fn default() -> Self {
+        ProvisionedConfig {
+            input_weight: rust_decimal::Decimal::ONE,
+            cached_input_weight: rust_decimal::Decimal::ZERO,
+            output_weight: rust_decimal::Decimal::from(4),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +146,10 @@ pub struct ClientConfig {
 pub struct DeploymentConfig {
     /// Model behind the deployment (`gpt-4o`, `gpt-4o-2024-08-06`).
     pub model: String,
+    /// Fixed monthly cost of a provisioned (PTU) deployment, in `currency`, at most 2 decimal
+    /// places (`"12000.00"`). Allocated to the month's clients by weighted tokens. Default:
+    /// none (pay-as-you-go).
+    pub provisioned_monthly_cost: Option<rust_decimal::Decimal>,
 }
 
 impl Default for Config {
@@ -97,6 +164,12 @@ impl Default for Config {
             clients: BTreeMap::new(),
             deployments: BTreeMap::new(),
             prices: Vec::new(),
+            provisioned: ProvisionedConfig::default(),
+            serve: ServeConfig::default(),
+            telemetry: Default::default(),
+            budgets: Vec::new(),
+            channels: BTreeMap::new(),
+            alerts: crate::alerts::config::AlertsConfig::default(),
         }
     }
 }
@@ -186,6 +259,7 @@ impl Config {
         if self.legacy.timestamp_formats.is_empty() {
             return Err(invalid("legacy.timestamp_formats", "lists no format"));
         }
+        self.telemetry.validate().map_err(|(field, message)| invalid(field, message))?;
         let mut owner: HashMap<String, &str> = HashMap::new();
         for (name, client) in &self.clients {
             if name.trim().is_empty() {
@@ -210,6 +284,30 @@ impl Config {
             if deployment.model.trim().is_empty() {
                 return Err(invalid(format!("deployments.{name}.model"), "empty"));
             }
+            if let Some(cost) = deployment.provisioned_monthly_cost
+                && (cost.is_sign_negative() || cost.scale() > 2 && cost.normalize().scale() > 2)
+            {
+                return Err(invalid(
+                    format!("deployments.{name}.provisioned_monthly_cost"),
+                    format!("{cost} is not a non-negative amount in cents like \"12000.00\""),
+                ));
+            }
+        }
+        if self.serve.token_env.trim().is_empty() {
+            return Err(invalid("serve.token_env", "empty"));
+        }
+        let w = &self.provisioned;
+        for (field, weight) in [
+            ("provisioned.input_weight", w.input_weight),
+            ("provisioned.cached_input_weight", w.cached_input_weight),
+            ("provisioned.output_weight", w.output_weight),
+        ] {
+            if weight.is_sign_negative() {
+                return Err(invalid(field, format!("{weight} is negative")));
+            }
+        }
+        if w.input_weight.is_zero() && w.cached_input_weight.is_zero() && w.output_weight.is_zero() {
+            return Err(invalid("provisioned", "every weight is zero"));
         }
         for (i, row) in self.prices.iter().enumerate() {
             let field = format!("prices[{i}]");
@@ -233,6 +331,7 @@ impl Config {
                 ));
             }
         }
+        crate::alerts::config::validate(self)?;
         Ok(())
     }
 
@@ -349,6 +448,22 @@ mod tests {
         let text = "[clients.a]\nkey_sha256 = [\"0123456789abcdef0123456789abcdef\"]\n";
         let err = Config::parse(text).unwrap_err().to_string();
         assert!(err.contains("clients.a.key_sha256[0]"), "{err}");
+    }
+
+    #[test]
+    fn provisioned_cost_and_weights_are_checked() {
+        let ok =
+            Config::parse("[deployments.p]\nmodel = \"gpt-4o\"\nprovisioned_monthly_cost = \"12000.00\"\n")
+                .unwrap();
+        assert_eq!(ok.deployments["p"].provisioned_monthly_cost, Some("12000".parse().unwrap()));
+        let err = Config::parse("[deployments.p]\nmodel = \"m\"\nprovisioned_monthly_cost = \"10.005\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("deployments.p.provisioned_monthly_cost"), "{err}");
+        let err = Config::parse("[provisioned]\noutput_weight = \"-1\"\n").unwrap_err().to_string();
+        assert!(err.contains("provisioned.output_weight"), "{err}");
+        let err = Config::parse("[serve]\nlisten = \"localhost\"\n").unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::event::hex;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::sources::file::{self, Line, LineReader};
 use crate::store::{Batch, Checkpoint, CommitSummary, NewDeadLetter, Store, StoreError};
+use crate::telemetry::events;
 
 /// One input to ingest.
 #[derive(Debug, Clone)]
@@ -203,7 +204,7 @@ fn commit(
         });
     }
     if !batch.is_empty() {
-        summary.committed += store.commit_batch(batch)?;
+        summary.committed += events::commit_observed(store, batch, &input.name, "", position)?;
     }
     *batch = Batch::default();
     Ok(())

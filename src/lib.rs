@@ -18,12 +18,19 @@
 //! * [`store`] — SQLite, behind a narrow API; `commit_batch` writes one batch in one
 //!   transaction. The only module that knows SQL.
 //! * [`ingest`] / [`replay`] — the loops that tie a source, the pipeline and the store together.
-//! * [`report`] — the monthly report: building rows, rendering formats. Pure.
+//! * [`report`] — the monthly report: building rows (PTU allocation, corrections), rendering
+//!   table, CSV, JSON, Markdown, HTML with SVG charts, FOCUS. Pure but for `report::load`,
+//!   which reads a month from the store.
+//! * [`serve`] — `chargeback serve`: the reports over read-only HTTP.
+//! * [`status`] — what `chargeback status` shows: store, checkpoints, lag, dead letters, alerts.
 //! * [`config`] — the TOML config, every field defaulted and documented.
 //! * [`generate`] — synthetic events for demos and benchmarks.
+//! * [`telemetry`] — logs, spans and OTLP metrics; event types; health endpoints.
+//! * [`alerts`] — budget rules (pure), alert messages (pure), the dispatcher and its channels.
 //! * `cli` — the `chargeback` command line; the only user of `anyhow`.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod estimate;
@@ -35,5 +42,8 @@ pub mod pipeline;
 pub mod price;
 pub mod replay;
 pub mod report;
+pub mod serve;
 pub mod sources;
+pub mod status;
 pub mod store;
+pub mod telemetry;

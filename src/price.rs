@@ -95,6 +95,12 @@ impl PriceTable {
         rows.sort_by_key(|p| p.effective);
     }
 
+    /// Every row of the table, by model family then effective date (for the HTML report's
+    /// price table).
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &Price)> {
+        self.families.iter().flat_map(|(family, rows)| rows.iter().map(move |p| (family.as_str(), p)))
+    }
+
     /// The price of `model` on `day`, or `None` when it is unpriced.
     pub fn lookup(&self, model: &str, day: NaiveDate) -> Option<&Price> {
         let family = model::family(model, self.families.keys().map(String::as_str))?;

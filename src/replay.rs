@@ -58,7 +58,7 @@ pub fn replay(store: &mut Store, pipeline: &mut Pipeline) -> Result<ReplayOutcom
                 }
             }
         }
-        let summary = store.commit_batch(&batch)?;
+        let summary = crate::telemetry::events::commit_observed(store, &mut batch, "replay", "", 0)?;
         outcome.committed.accepted += summary.accepted;
         outcome.committed.duplicates += summary.duplicates;
     }

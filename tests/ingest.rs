@@ -218,7 +218,10 @@ fn report_formats_carry_the_same_figures() {
             "estimated_tokens",
             "cost",
             "currency",
-            "share"
+            "share",
+            "provisioned_cost",
+            "charge_class",
+            "corrects"
         ]
     );
     // Exact decimals: the priced rows sum to the total to the last digit.

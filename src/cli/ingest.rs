@@ -22,6 +22,9 @@ pub struct IngestArgs {
     /// Events per committed batch (default: the config's ingest.batch_size).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Do not deliver budget alerts after committing (when `alerts dispatch --watch` runs).
+    #[arg(long)]
+    no_alert_dispatch: bool,
 }
 
 pub fn run(args: IngestArgs, config: &Config, mut store: Store) -> anyhow::Result<Exit> {
@@ -54,7 +57,24 @@ pub fn run(args: IngestArgs, config: &Config, mut store: Store) -> anyhow::Resul
         bar.set_message(format!("{} events, {} events/s", thousands(s.lines), thousands(rate as u64)));
     })?;
     bar.finish_and_clear();
+    let c = &summary.committed;
+    tracing::info!(
+        lines = summary.lines,
+        accepted = c.accepted,
+        duplicates = c.duplicates,
+        dead_letters = c.dead_letters,
+        estimated = c.estimated,
+        seconds = started.elapsed().as_secs_f64(),
+        interrupted = summary.interrupted,
+        "ingest finished"
+    );
     print_summary(&summary, started.elapsed().as_secs_f64())?;
+    // Budget alerts committed by this run: one bounded delivery pass (cli/alerts.rs).
+    if !args.no_alert_dispatch
+        && let Some(line) = super::alerts::deliver_after_ingest(config, &store)?
+    {
+        writeln!(std::io::stdout(), "{line}")?;
+    }
     Ok(if summary.interrupted { Exit::Interrupted } else { Exit::Ok })
 }
 

@@ -1,11 +1,15 @@
 //! The command line: argument definitions, dispatch to one file per command, error printing
 //! and exit codes. The only place that uses `anyhow`; everything below returns typed errors.
 
+mod alerts;
+mod close;
 mod dead_letters;
 mod estimate;
 mod generate;
 mod ingest;
 mod report;
+mod serve;
+mod status;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
+use crate::telemetry::LogFormat;
 
 /// A bad argument: nothing was done. Exits 2, like clap's own usage errors.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,10 @@ pub struct Args {
     /// SQLite store. Default: the config's `store`, else ./chargeback.db.
     #[arg(long, global = true, env = "CHARGEBACK_STORE", value_name = "PATH")]
     store: Option<PathBuf>,
+    /// Log lines on stderr: `auto` is human on a terminal and JSON lines otherwise. Filter
+    /// with CHARGEBACK_LOG or RUST_LOG (default `info`).
+    #[arg(long, global = true, env = "CHARGEBACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +81,15 @@ enum Command {
     KeyHash,
     /// Write synthetic usage events (JSONL) for demos and benchmarks, reproducible by seed.
     Generate(generate::GenerateArgs),
+    /// Freeze a month that has ended: its report never changes; late usage becomes corrections.
+    Close(close::CloseArgs),
+    /// Serve the reports over HTTP, read-only: month list, HTML page, CSV/JSON/FOCUS downloads.
+    Serve(serve::ServeArgs),
+    /// Budget alerts: list what fired, test a channel, retry failed deliveries, dispatch.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
+    /// Show the store, its months, checkpoints, Event Hubs lag, dead letters and alerts.
+    Status(status::StatusArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
@@ -79,13 +97,33 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let store_path =
         args.store.clone().or_else(|| config.store.clone()).unwrap_or_else(|| PathBuf::from("chargeback.db"));
     let tz = config.billing_time_zone.name();
-    let open_store = || Store::open(&store_path, tz, config.dedupe_window_days);
+    // Budget rules are evaluated in every commit of a store opened for writing.
+    let open_store = || {
+        let mut store = Store::open(&store_path, tz, config.dedupe_window_days)?;
+        store.set_alert_rules(crate::alerts::rules::RuleSet::from_config(&config));
+        Ok::<_, StoreError>(store)
+    };
     let open_existing = || Store::open_existing(&store_path, tz, config.dedupe_window_days);
-    match args.command {
+    // Logs for every command; OTLP export only for the commands that run the pipeline or
+    // deliver alerts (so `report` never waits on a collector at exit).
+    let otlp = matches!(args.command, Command::Ingest(_) | Command::Alerts(_));
+    let telemetry = crate::telemetry::init(
+        args.log_format,
+        otlp,
+        &config.telemetry,
+        config.client_directory(),
+        &config.currency,
+    )?;
+    let result = match args.command {
         Command::Ingest(a) => ingest::run(a, &config, open_store()?),
         Command::Report(a) => report::run(a, &config, &open_existing()?),
         Command::Estimate(a) => estimate::run(a),
-        Command::DeadLetters(c) => dead_letters::run(c, &config, open_existing()?),
+        Command::DeadLetters(c) => {
+            // A replay commits: budget rules apply to what it counts.
+            let mut store = open_existing()?;
+            store.set_alert_rules(crate::alerts::rules::RuleSet::from_config(&config));
+            dead_letters::run(c, &config, store)
+        }
         Command::KeyHash => {
             let mut key = String::new();
             std::io::stdin().read_line(&mut key)?;
@@ -93,7 +131,13 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Generate(a) => generate::run(a),
-    }
+        Command::Close(a) => close::run(a, &config, open_existing()?),
+        Command::Serve(a) => serve::run(a, config.clone(), &store_path),
+        Command::Alerts(c) => alerts::run(c, &config, &store_path, open_store()?),
+        Command::Status(a) => status::run(a, &open_existing()?),
+    };
+    telemetry.shutdown(); // bounded: an unreachable collector delays the exit a few seconds at most
+    result
 }
 
 /// Print an error with its causes and a hint; return the exit code it deserves.

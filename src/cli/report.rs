@@ -4,8 +4,9 @@ use anyhow::{Context, bail};
 
 use super::{Exit, parse_month};
 use crate::config::Config;
+use crate::report::GroupBy;
+use crate::report::load::month_report;
 use crate::report::render::{Format, render};
-use crate::report::{GroupBy, build};
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -13,6 +14,7 @@ pub struct ReportArgs {
     /// Month to report, YYYY-MM in the billing time zone. Default: the newest month with usage.
     #[arg(long)]
     month: Option<String>,
+    /// Output format; `html` and `focus` always use detail rows (`--by` is ignored).
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Row grouping.
@@ -33,8 +35,7 @@ pub fn run(args: ReportArgs, config: &Config, store: &Store) -> anyhow::Result<E
             }
         },
     };
-    let rows = store.monthly_usage(&month)?;
-    let report = build(&month, &config.currency, &rows, &config.client_directory(), args.by);
+    let report = month_report(config, store, &month, args.format, args.by)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     render(&report, args.format, &mut out).context("cannot write the report")?;

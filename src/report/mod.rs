@@ -5,7 +5,13 @@
 //! are pure. Costs are exact decimals: machine formats carry them unrounded so that rows sum to
 //! the total exactly; human formats round to cents. An unpriced row has no cost (never zero).
 
+pub mod context;
+pub mod focus;
+pub mod html;
+pub mod load;
+pub mod ptu;
 pub mod render;
+pub mod svg;
 
 use std::collections::BTreeMap;
 
@@ -38,6 +44,13 @@ pub struct ReportRow {
     pub totals: Totals,
     /// Share of the month's priced cost, or `None` for an unpriced row.
     pub share: Option<Decimal>,
+    /// The part of provisioned (PTU) deployments' fixed monthly cost allocated to this row by
+    /// token share, shown beside the pay-as-you-go `cost`; `None` when none of the row's
+    /// deployments is provisioned.
+    pub provisioned_cost: Option<Decimal>,
+    /// For a correction row (late usage of a closed month, charged in this month): the closed
+    /// month it belongs to. `None` for this month's own usage.
+    pub corrects: Option<String>,
 }
 
 impl ReportRow {
@@ -72,9 +85,46 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
     pub totals: Totals,
     pub unpriced: Vec<Unpriced>,
+    /// Late usage of closed months charged in this month (FOCUS `ChargeClass` = `Correction`),
+    /// apart from `rows` so that a month's own usage is never mixed with corrections.
+    pub corrections: Vec<ReportRow>,
+    /// What only the HTML and FOCUS formats need (daily usage, prices used, charge period in
+    /// UTC), filled by the caller from the store and config; empty by default.
+    pub context: context::RenderContext,
+    /// Provisioned deployments whose monthly cost could not be allocated (no usage that
+    /// month): shown as unallocated, never hidden.
+    pub provisioned_unallocated: Vec<Unallocated>,
 }
 
-/// Build the report of `month` from its stored rows.
+/// A provisioned deployment's monthly cost that no client used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unallocated {
+    pub deployment: String,
+    pub cost: Decimal,
+}
+
+/// Provisioned deployments and how their cost is shared, for [`build_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Provisioned {
+    /// Fixed monthly cost per provisioned deployment name.
+    pub monthly_cost: BTreeMap<String, Decimal>,
+    pub weights: crate::config::ProvisionedConfig,
+}
+
+impl Provisioned {
+    pub fn from_config(config: &crate::config::Config) -> Provisioned {
+        Provisioned {
+            monthly_cost: config
+                .deployments
+                .iter()
+                .filter_map(|(name, d)| d.provisioned_monthly_cost.map(|c| (name.clone(), c)))
+                .collect(),
+            weights: config.provisioned.clone(),
+        }
+    }
+}
+
+/// Build the report of `month` from its stored rows (no provisioned deployments).
 pub fn build(
     month: &str,
     currency: &str,
@@ -82,7 +132,62 @@ pub fn build(
     clients: &ClientDirectory,
     group_by: GroupBy,
 ) -> Report {
-    type Key = (Option<String>, Option<String>, Option<String>, Option<String>);
+    build_with(month, currency, rows, clients, group_by, &Provisioned::default())
+}
+
+type Key = (Option<String>, Option<String>, Option<String>, Option<String>);
+
+/// Allocate each provisioned deployment's cost over the month's detail keys (client, cost
+/// center, deployment, model), in key order so that ties are reproducible.
+fn allocate_provisioned(
+    rows: &[UsageRow],
+    clients: &ClientDirectory,
+    provisioned: &Provisioned,
+) -> (BTreeMap<Key, Decimal>, Vec<Unallocated>) {
+    let mut allocated = BTreeMap::new();
+    let mut unallocated = Vec::new();
+    for (deployment, cost) in &provisioned.monthly_cost {
+        let mut usage: BTreeMap<Key, Totals> = BTreeMap::new();
+        for row in rows.iter().filter(|r| &r.key.deployment == deployment) {
+            let client = clients.lookup(&row.key.client);
+            let key = (
+                Some(client.name),
+                client.cost_center,
+                Some(deployment.clone()),
+                Some(row.key.model.clone()),
+            );
+            usage.entry(key).or_default().add(&row.totals);
+        }
+        let weights: Vec<Decimal> =
+            usage.values().map(|t| ptu::weighted_tokens(t, &provisioned.weights)).collect();
+        match ptu::allocate(*cost, &weights) {
+            Some(shares) => allocated.extend(usage.into_keys().zip(shares)),
+            None => unallocated.push(Unallocated { deployment: deployment.clone(), cost: *cost }),
+        }
+    }
+    (allocated, unallocated)
+}
+
+/// Build the report of `month`, allocating provisioned deployments' cost by weighted tokens.
+pub fn build_with(
+    month: &str,
+    currency: &str,
+    rows: &[UsageRow],
+    clients: &ClientDirectory,
+    group_by: GroupBy,
+    provisioned: &Provisioned,
+) -> Report {
+    let (allocated, provisioned_unallocated) = allocate_provisioned(rows, clients, provisioned);
+    let mut provisioned_by_group: BTreeMap<Key, Decimal> = BTreeMap::new();
+    for ((client, cost_center, deployment, model), amount) in allocated {
+        let key: Key = match group_by {
+            GroupBy::Detail => (client, cost_center, deployment, model),
+            GroupBy::Client => (client, cost_center, None, None),
+            GroupBy::Deployment => (None, None, deployment, None),
+            GroupBy::Model => (None, None, None, model),
+        };
+        *provisioned_by_group.entry(key).or_default() += amount;
+    }
     let mut grouped: BTreeMap<Key, Totals> = BTreeMap::new();
     let mut totals = Totals::default();
     let mut unpriced: BTreeMap<String, Unpriced> = BTreeMap::new();
@@ -114,8 +219,19 @@ pub fn build(
     let priced_total = totals.cost;
     let mut rows: Vec<ReportRow> = grouped
         .into_iter()
-        .map(|((client, cost_center, deployment, model), totals)| {
-            let mut row = ReportRow { client, cost_center, deployment, model, totals, share: None };
+        .map(|(key, totals)| {
+            let provisioned_cost = provisioned_by_group.get(&key).copied();
+            let (client, cost_center, deployment, model) = key;
+            let mut row = ReportRow {
+                client,
+                cost_center,
+                deployment,
+                model,
+                totals,
+                share: None,
+                provisioned_cost,
+                corrects: None,
+            };
             row.share = row.cost().filter(|_| !priced_total.is_zero()).map(|cost| {
                 (cost / priced_total).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven)
             });
@@ -138,7 +254,42 @@ pub fn build(
         rows,
         totals,
         unpriced: unpriced.into_values().collect(),
+        corrections: Vec::new(),
+        context: context::RenderContext::default(),
+        provisioned_unallocated,
     }
+}
+
+/// Add the corrections charged in the report's month (late usage of closed months), grouped
+/// like the rows, one block per closed month, oldest first. They carry no share and no
+/// provisioned cost: a closed month's PTU allocation is final.
+pub fn add_corrections(
+    report: &mut Report,
+    corrections: &[crate::store::Correction],
+    clients: &ClientDirectory,
+) {
+    let mut by_month: BTreeMap<&str, Vec<UsageRow>> = BTreeMap::new();
+    for c in corrections {
+        by_month.entry(c.corrects.as_str()).or_default().push(c.row.clone());
+    }
+    for (closed, rows) in by_month {
+        let part = build(&report.month, &report.currency, &rows, clients, report.group_by);
+        report.corrections.extend(part.rows.into_iter().map(|row| ReportRow {
+            share: None,
+            provisioned_cost: None,
+            corrects: Some(closed.to_owned()),
+            ..row
+        }));
+    }
+}
+
+/// The corrections' totals, kept apart from the month's own totals.
+pub fn corrections_totals(report: &Report) -> Totals {
+    let mut totals = Totals::default();
+    for row in &report.corrections {
+        totals.add(&row.totals);
+    }
+    totals
 }
 
 /// Round money for people: to the cent, half to even (banker's rounding, as ledgers do).

@@ -17,14 +17,31 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rust_decimal::Decimal;
 
 use crate::aggregate::{BatchTotals, Totals, TotalsKey};
 use crate::pipeline::UsageRecord;
 
+mod alerts; // budget rules evaluated in the commit; the alert outbox and delivery states
+mod close; // closed months and the corrections of late usage
+mod daily; // daily totals read back for the HTML report's trend charts
+mod observe; // what the last commit accepted, for telemetry
+mod partitions; // every checkpoint, Event Hubs partitions' polled positions (lag)
+mod read_only; // the read-only connection `serve` uses
+mod totals; // the totals columns every totals table shares
+pub use alerts::{AlertRecord, DeliveryCounts, DeliveryState, DueDelivery};
+pub use close::{CloseOutcome, Correction};
+pub use partitions::{PartitionState, SourceCheckpoint};
+
 /// Migrations, applied in order at open; `PRAGMA user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_alerts.sql"),
+    include_str!("migrations/0003_close.sql"),
+    include_str!("migrations/0004_partitions.sql"),
+];
 
 const DAY_SECONDS: i64 = 86_400;
 
@@ -95,6 +112,9 @@ pub struct Batch {
     /// Dead letters that now count (replay): removed in the same transaction.
     pub resolved_dead_letters: Vec<i64>,
     pub checkpoint: Option<Checkpoint>,
+    /// W3C `traceparent` of the batch's span, kept with the alerts it raises so that their
+    /// delivery spans link back to it (telemetry only; `None` when tracing is off).
+    pub traceparent: Option<String>,
 }
 
 impl Batch {
@@ -136,6 +156,11 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     dedupe_window_seconds: i64,
+    /// Telemetry hook: which records of the last committed batch were accepted (see
+    /// `observe.rs`).
+    last_accepted: Vec<bool>,
+    /// Budget rules evaluated in each commit (see `alerts.rs`); none by default.
+    alert_rules: Option<std::sync::Arc<crate::alerts::rules::RuleSet>>,
 }
 
 impl Store {
@@ -144,6 +169,8 @@ impl Store {
     pub fn open(path: &Path, time_zone: &str, dedupe_window_days: u32) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open { path: path.to_owned(), source };
         let conn = Connection::open(path).map_err(open_err)?;
+        // First: every statement below may meet another process opening the same new file.
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_err)?;
         // WAL: readers (report, status) never block the writer. synchronous=NORMAL is safe here:
         // a power cut can only lose the latest commits whole, together with their checkpoint, so
         // they are read again and counted once.
@@ -152,7 +179,6 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         // 32 MiB of page cache (default 2 MiB): the hot pages of the totals stay in memory.
         conn.pragma_update(None, "cache_size", -32_768).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_err)?;
         conn.create_scalar_function(
             "decimal_add",
             2,
@@ -170,6 +196,8 @@ impl Store {
             conn,
             path: path.to_owned(),
             dedupe_window_seconds: i64::from(dedupe_window_days) * DAY_SECONDS,
+            last_accepted: Vec::new(),
+            alert_rules: None,
         };
         store.migrate()?;
         store.check_time_zone(time_zone)?;
@@ -264,12 +292,16 @@ impl Store {
         let mut summary = CommitSummary::default();
         let mut accepted = Vec::with_capacity(batch.records.len());
         let mut newest = i64::MIN;
+        // Telemetry hook: remember which records were accepted, for `Store::last_accepted`.
+        self.last_accepted.clear();
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO seen_events (event_second, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             )?;
             for record in &batch.records {
-                if insert.execute(params![record.key.second, &record.key.id[..]])? == 1 {
+                let is_new = insert.execute(params![record.key.second, &record.key.id[..]])? == 1;
+                self.last_accepted.push(is_new); // telemetry hook (see above)
+                if is_new {
                     accepted.push(record);
                     summary.accepted += 1;
                     summary.estimated += u64::from(record.estimated > 0);
@@ -279,9 +311,16 @@ impl Store {
                 }
             }
         }
-        let totals = BatchTotals::of(accepted);
+        let mut totals = BatchTotals::of(accepted);
+        // Month close (issue 7): late usage of a closed month becomes a correction of the next
+        // open month, so a closed month's totals never change.
+        close::divert_closed(&tx, &mut totals)?;
         add_totals(&tx, "monthly_totals", &totals.monthly)?;
         add_totals(&tx, "daily_totals", &totals.daily)?;
+        // Budget alerts: crossings become outbox rows in this same transaction (alerts.rs).
+        if let Some(rules) = &self.alert_rules {
+            alerts::record_alerts(&tx, rules, &totals.monthly, newest, batch.traceparent.as_deref())?;
+        }
         let now = Utc::now().to_rfc3339();
         {
             let mut insert = tx.prepare_cached(
@@ -323,43 +362,20 @@ impl Store {
 
     /// Monthly totals of `period` (`YYYY-MM`), one row per client, deployment and model.
     pub fn monthly_usage(&self, period: &str) -> Result<Vec<UsageRow>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT period, client, deployment, model, requests, prompt_tokens, cached_tokens,
-                    completion_tokens, reasoning_tokens, total_tokens, estimated_tokens,
-                    undercounted_requests, unpriced_tokens, cost
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT period, client, deployment, model, {}
              FROM monthly_totals WHERE period = ?1 ORDER BY client, deployment, model",
-        )?;
-        let rows = stmt.query_map([period], |r| {
-            Ok((
-                TotalsKey { period: r.get(0)?, client: r.get(1)?, deployment: r.get(2)?, model: r.get(3)? },
-                [4, 5, 6, 7, 8, 9, 10, 11, 12].map(|i| r.get::<_, i64>(i).unwrap_or(0) as u64),
-                r.get::<_, String>(13)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (key, n, cost) = row?;
-            let cost = Decimal::from_str(&cost).map_err(|_| StoreError::Decimal(cost))?;
-            let totals = Totals {
-                requests: n[0],
-                prompt_tokens: n[1],
-                cached_tokens: n[2],
-                completion_tokens: n[3],
-                reasoning_tokens: n[4],
-                total_tokens: n[5],
-                estimated_tokens: n[6],
-                undercounted_requests: n[7],
-                unpriced_tokens: n[8],
-                cost,
-            };
-            Ok(UsageRow { key, totals })
-        })
-        .collect()
+            totals::COLUMNS
+        ))?;
+        let rows = stmt.query_map([period], |r| totals::read(r, 0))?;
+        rows.map(|row| row?.into_row()).collect()
     }
 
-    /// Months that hold totals, newest first.
+    /// Months that hold totals or corrections, newest first.
     pub fn months(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt =
-            self.conn.prepare("SELECT DISTINCT period FROM monthly_totals ORDER BY period DESC")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT period FROM monthly_totals UNION SELECT period FROM corrections ORDER BY period DESC",
+        )?;
         let months = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(months)
     }
@@ -403,40 +419,17 @@ fn add_totals(
     deltas: &std::collections::HashMap<TotalsKey, Totals>,
 ) -> Result<(), rusqlite::Error> {
     let sql = format!(
-        "INSERT INTO {table} (period, client, deployment, model, requests, prompt_tokens,
-             cached_tokens, completion_tokens, reasoning_tokens, total_tokens, estimated_tokens,
-             undercounted_requests, unpriced_tokens, cost)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT (period, client, deployment, model) DO UPDATE SET
-             requests = requests + excluded.requests,
-             prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-             cached_tokens = cached_tokens + excluded.cached_tokens,
-             completion_tokens = completion_tokens + excluded.completion_tokens,
-             reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-             total_tokens = total_tokens + excluded.total_tokens,
-             estimated_tokens = estimated_tokens + excluded.estimated_tokens,
-             undercounted_requests = undercounted_requests + excluded.undercounted_requests,
-             unpriced_tokens = unpriced_tokens + excluded.unpriced_tokens,
-             cost = decimal_add(cost, excluded.cost)"
+        "INSERT INTO {table} (period, client, deployment, model, {})
+         VALUES (?1, ?2, ?3, ?4, {})
+         ON CONFLICT (period, client, deployment, model) DO UPDATE SET {}",
+        totals::COLUMNS,
+        totals::placeholders(5),
+        totals::ADD_ON_CONFLICT
     );
     let mut stmt = tx.prepare_cached(&sql)?;
     for (key, t) in deltas {
-        stmt.execute(params![
-            key.period,
-            key.client,
-            key.deployment,
-            key.model,
-            t.requests as i64,
-            t.prompt_tokens as i64,
-            t.cached_tokens as i64,
-            t.completion_tokens as i64,
-            t.reasoning_tokens as i64,
-            t.total_tokens as i64,
-            t.estimated_tokens as i64,
-            t.undercounted_requests as i64,
-            t.unpriced_tokens as i64,
-            t.cost.normalize().to_string(),
-        ])?;
+        let key = [&key.period, &key.client, &key.deployment, &key.model].map(|k| Value::Text(k.clone()));
+        stmt.execute(rusqlite::params_from_iter(key.into_iter().chain(totals::values(t))))?;
     }
     Ok(())
 }
